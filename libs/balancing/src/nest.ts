@@ -1,0 +1,3 @@
+export * from './nest/tokens';
+export * from './nest/balancing.module';
+export * from './nest/store-health.indicator';

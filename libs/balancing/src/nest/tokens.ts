@@ -1,0 +1,2 @@
+/** The BalancerStore (memory or Redis) every app module gets. */
+export const BALANCER_STORE = Symbol('BALANCER_STORE');

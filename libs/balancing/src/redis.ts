@@ -1,0 +1,2 @@
+export * from './store/redis/redis-balancer-store';
+export * from './store/redis/keys';

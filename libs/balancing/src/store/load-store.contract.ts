@@ -1,0 +1,210 @@
+import type { BackendRecord } from '../core/types';
+import type { BalancerStore } from './load-store';
+
+export interface ContractStoreFactory {
+  /** A fresh, empty store; `random` decides ties. Closed by the suite. */
+  (options: { random?: () => number }): Promise<BalancerStore>;
+}
+
+const TTL = 60_000;
+
+export function backend(id: string, overrides: Partial<BackendRecord> = {}): BackendRecord {
+  return {
+    id,
+    pool: 'p1',
+    url: `http://127.0.0.1:9/${id}`,
+    publicUrl: `http://public.example/${id}`,
+    weight: 1,
+    state: 'active',
+    registeredAt: 0,
+    metadata: {},
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One behaviour, two adapters: memory-balancer-store.spec.ts and redis-balancer-store.int-spec.ts
+ * both run this suite, so the embedded default and the shared view cannot drift apart.
+ */
+export function describeLoadStoreContract(name: string, makeStore: ContractStoreFactory): void {
+  describe(`${name} store contract`, () => {
+    const opened: BalancerStore[] = [];
+    const open = async (random?: () => number) => {
+      const store = await makeStore({ random });
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+
+    const register = async (store: BalancerStore, ...records: BackendRecord[]) => {
+      for (const r of records) await store.register(r, TTL);
+    };
+    const reserveMany = async (store: BalancerStore, n: number, holder = 'gw-1') => {
+      const leases = [];
+      for (let i = 0; i < n; i++) leases.push(await store.reserve('p1', holder));
+      return leases;
+    };
+    const activeById = async (store: BalancerStore) =>
+      Object.fromEntries((await store.list('p1')).map((v) => [v.id, v.active]));
+
+    it('has nothing to pick from an unknown or empty pool', async () => {
+      const store = await open();
+      expect(await store.reserve('nope', 'gw-1')).toBeUndefined();
+      await register(store, backend('a'));
+      await store.remove('p1', 'a');
+      expect(await store.reserve('p1', 'gw-1')).toBeUndefined();
+    });
+
+    it('picks the backend with the fewest active connections and counts one more on it', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      await store.report('p1', 'a', 3);
+      const lease = await store.reserve('p1', 'gw-1');
+      expect(lease).toMatchObject({ pool: 'p1', backendId: 'b', url: 'http://127.0.0.1:9/b', holder: 'gw-1' });
+      expect(await activeById(store)).toEqual({ a: 3, b: 1 });
+    });
+
+    it.each([
+      [0, 'a'],
+      [0.5, 'b'],
+      [0.99, 'c'],
+    ])('breaks a tie with the random draw %p -> %p', async (draw, expected) => {
+      const store = await open(() => draw);
+      await register(store, backend('a'), backend('b'), backend('c'));
+      expect((await store.reserve('p1', 'gw-1'))?.backendId).toBe(expected);
+    });
+
+    it('spreads consecutive picks evenly (least connections, not first-listed)', async () => {
+      const store = await open();
+      await register(store, backend('a'), backend('b'), backend('c'));
+      await reserveMany(store, 30);
+      expect(await activeById(store)).toEqual({ a: 10, b: 10, c: 10 });
+    });
+
+    it('honours weights: load is active / weight', async () => {
+      const store = await open();
+      await register(store, backend('a', { weight: 2 }), backend('b'), backend('c', { weight: 0.5 }));
+      await reserveMany(store, 14);
+      expect(await activeById(store)).toEqual({ a: 8, b: 4, c: 2 });
+    });
+
+    it('never picks a draining backend, lets its slots be released, and picks it again once active', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      const first = await store.reserve('p1', 'gw-1');
+      expect(first?.backendId).toBe('a');
+      await store.setState('p1', 'a', 'draining');
+      await reserveMany(store, 4);
+      expect(await activeById(store)).toEqual({ a: 1, b: 4 });
+      await store.release(first!);
+      expect(await activeById(store)).toEqual({ a: 0, b: 4 });
+      expect((await store.get('p1', 'a'))?.state).toBe('draining');
+      await store.setState('p1', 'a', 'active');
+      await reserveMany(store, 4);
+      expect(await activeById(store)).toEqual({ a: 4, b: 4 });
+    });
+
+    it('skips excluded backends', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      expect((await store.reserve('p1', 'gw-1', { exclude: ['a'] }))?.backendId).toBe('b');
+      expect(await store.reserve('p1', 'gw-1', { exclude: ['a', 'b'] })).toBeUndefined();
+    });
+
+    it('compares the larger of the gateways\u2019 count and the backend\u2019s own report', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      await reserveMany(store, 4); // a: 2, b: 2
+      await store.report('p1', 'a', 7); // traffic no gateway saw: the higher report wins
+      await store.report('p1', 'b', 0); // a stale, lower report must not hide in-flight requests
+      expect(await activeById(store)).toEqual({ a: 7, b: 2 });
+      await reserveMany(store, 5);
+      expect(await activeById(store)).toEqual({ a: 7, b: 7 });
+      expect(await store.report('p1', 'ghost', 1)).toBe(false);
+    });
+
+    it('brings every count back to zero when every lease is released', async () => {
+      const store = await open();
+      await register(store, backend('a'), backend('b'), backend('c'), backend('d'));
+      const leases = await Promise.all(Array.from({ length: 200 }, (_, i) => store.reserve('p1', `gw-${i % 3}`)));
+      expect(await activeById(store)).toEqual({ a: 50, b: 50, c: 50, d: 50 });
+      await Promise.all(leases.map((l) => store.release(l!)));
+      const views = await store.list('p1');
+      expect(views.map((v) => [v.id, v.inflight, v.active])).toEqual([
+        ['a', 0, 0],
+        ['b', 0, 0],
+        ['c', 0, 0],
+        ['d', 0, 0],
+      ]);
+      // A second release of the same slot finds nothing held and counts nothing off.
+      await store.report('p1', 'a', 0);
+      await store.release(leases[0]!);
+      expect((await store.get('p1', leases[0]!.backendId))?.inflight).toBe(0);
+    });
+
+    it('keeps a backend\u2019s counts when it registers again, and moves it when its weight changes', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      await reserveMany(store, 4);
+      await register(store, backend('a', { url: 'http://127.0.0.1:9/a2', weight: 3 }));
+      const view = await store.get('p1', 'a');
+      expect(view).toMatchObject({ url: 'http://127.0.0.1:9/a2', weight: 3, inflight: 2 });
+      await reserveMany(store, 4);
+      expect(await activeById(store)).toEqual({ a: 6, b: 2 }); // 2/3 vs 2/1: a takes picks until 6/3
+    });
+
+    it('does not pick a backend whose liveness lapsed, and the sweep evicts it', async () => {
+      const store = await open();
+      await store.register(backend('a'), 30);
+      await store.register(backend('b'), TTL);
+      await sleep(60);
+      await reserveMany(store, 3);
+      expect(await activeById(store)).toEqual({ a: 0, b: 3 });
+      expect(await store.sweep('p1')).toEqual({ evicted: ['a'], reapedHolders: [] });
+      expect((await store.list('p1')).map((v) => v.id)).toEqual(['b']);
+      expect(await store.heartbeat('p1', 'a', TTL)).toBeUndefined();
+      expect(await store.heartbeat('p1', 'b', TTL, 9)).toBeGreaterThan(Date.now());
+      expect((await store.get('p1', 'b'))?.reported).toBe(9);
+    });
+
+    it('reaps the slots of a holder that stopped beating, and only those', async () => {
+      const store = await open();
+      await register(store, backend('a'), backend('b'));
+      await store.beatHolder('p1', 'gw-dead', 30);
+      await store.beatHolder('p1', 'gw-live', TTL);
+      const deadLeases = await reserveMany(store, 4, 'gw-dead');
+      await reserveMany(store, 2, 'gw-live');
+      await sleep(60);
+      expect(await store.sweep('p1')).toEqual({ evicted: [], reapedHolders: ['gw-dead'] });
+      expect(await activeById(store)).toEqual({ a: 1, b: 1 });
+      await store.release(deadLeases[0]!); // the crashed gateway's late release changes nothing
+      expect(await activeById(store)).toEqual({ a: 1, b: 1 });
+    });
+
+    it('tells subscribers about membership changes', async () => {
+      const store = await open();
+      const seen: string[] = [];
+      const unsubscribe = await store.subscribe((e) => seen.push(`${e.type}:${e.pool}:${e.id}`));
+      await store.publish({ type: 'registered', pool: 'p1', id: 'a' });
+      await store.publish({ type: 'evicted', pool: 'p2', id: 'b' });
+      for (let i = 0; i < 50 && seen.length < 2; i++) await sleep(10);
+      expect(seen).toEqual(['registered:p1:a', 'evicted:p2:b']);
+      await unsubscribe();
+    });
+
+    it('knows which pool an id lives in and lists pools', async () => {
+      const store = await open();
+      await register(store, backend('a'), backend('x', { pool: 'p2' }));
+      expect(await store.poolOf('x')).toBe('p2');
+      expect(await store.poolOf('nope')).toBeUndefined();
+      expect(await store.pools()).toEqual(['p1', 'p2']);
+      expect(await store.remove('p2', 'x')).toBe(true);
+      expect(await store.remove('p2', 'x')).toBe(false);
+      expect(await store.poolOf('x')).toBeUndefined();
+    });
+  });
+}

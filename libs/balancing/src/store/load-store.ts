@@ -1,0 +1,64 @@
+import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../core/types';
+
+export interface ReserveOptions {
+  /** Backends this request must not go to (e.g. one that just refused a connection). */
+  readonly exclude?: readonly string[];
+}
+
+/** The data path: what a gateway does per request. */
+export interface LoadStore {
+  /**
+   * Atomically pick the least-loaded live, active backend of `pool` and count one more connection
+   * on it, held by `holder` (a gateway id). Undefined when no backend is eligible.
+   */
+  reserve(pool: string, holder: string, options?: ReserveOptions): Promise<Lease | undefined>;
+  /** Ends what reserve() counted. Callers release each lease once (see `LeaseHandle`). */
+  release(lease: Lease): Promise<void>;
+  /** A backend's own total; the pick compares max(gateway in-flight, reported). False if unknown. */
+  report(pool: string, backendId: string, active: number): Promise<boolean>;
+  /** Keeps `holder`'s leases from being reaped for `ttlMs`. */
+  beatHolder(pool: string, holder: string, ttlMs: number): Promise<void>;
+}
+
+export interface RegisterResult {
+  readonly record: BackendRecord;
+  readonly livenessDeadline: number;
+}
+
+/** The control plane: membership and liveness, owned by the registry. */
+export interface MembershipStore {
+  /** Adds or replaces a backend (same id: keeps its counts). */
+  register(record: BackendRecord, ttlMs: number): Promise<RegisterResult>;
+  /** Extends liveness; optionally records the backend's own active count. Undefined if unknown. */
+  heartbeat(pool: string, id: string, ttlMs: number, active?: number): Promise<number | undefined>;
+  setState(pool: string, id: string, state: BackendState): Promise<BackendRecord | undefined>;
+  remove(pool: string, id: string): Promise<boolean>;
+  get(pool: string, id: string): Promise<BackendView | undefined>;
+  list(pool: string): Promise<BackendView[]>;
+  /** Pool of a backend id (ids are unique across pools). */
+  poolOf(id: string): Promise<string | undefined>;
+  pools(): Promise<string[]>;
+  /** Evicts backends whose liveness lapsed and reaps the leases of holders that stopped beating. */
+  sweep(pool: string): Promise<SweepResult>;
+}
+
+export interface SweepResult {
+  readonly evicted: string[];
+  readonly reapedHolders: string[];
+}
+
+export type MembershipListener = (event: MembershipEvent) => void;
+
+export interface EventBus {
+  publish(event: MembershipEvent): Promise<void>;
+  /** Listens to membership events of every pool; resolves once listening. */
+  subscribe(listener: MembershipListener): Promise<() => Promise<void>>;
+}
+
+/** Everything one store adapter provides; apps depend on the narrow parts they use. */
+export interface BalancerStore extends LoadStore, MembershipStore, EventBus {
+  readonly kind: 'memory' | 'redis';
+  /** Throws when the store cannot be reached (health checks). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

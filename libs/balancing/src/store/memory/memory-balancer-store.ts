@@ -1,0 +1,224 @@
+import { EventEmitter } from 'node:events';
+import { effectiveActive, selectLeastLoaded } from '../../core/select-least-loaded';
+import { isAlive, livenessDeadline } from '../../core/liveness';
+import type { BackendRecord, BackendState, BackendView, Candidate, Lease, MembershipEvent } from '../../core/types';
+import type {
+  BalancerStore,
+  MembershipListener,
+  RegisterResult,
+  ReserveOptions,
+  SweepResult,
+} from '../load-store';
+
+interface Entry {
+  record: BackendRecord;
+  inflight: number;
+  reported: number;
+  deadline: number;
+}
+
+interface PoolState {
+  backends: Map<string, Entry>;
+  /** holder -> liveness deadline */
+  holders: Map<string, number>;
+  /** holder -> backend id -> slots held */
+  leases: Map<string, Map<string, number>>;
+}
+
+export interface MemoryStoreOptions {
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * The embedded default: the same semantics as the Redis adapter for one process, with no I/O.
+ * Every method is synchronous underneath, so pick-and-count is atomic by construction.
+ */
+export class MemoryBalancerStore implements BalancerStore {
+  readonly kind = 'memory' as const;
+  private readonly poolStates = new Map<string, PoolState>();
+  private readonly events = new EventEmitter();
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.events.setMaxListeners(0);
+  }
+
+  async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
+    const state = this.poolStates.get(pool);
+    if (!state) return undefined;
+    const now = this.now();
+    const excluded = new Set(options.exclude ?? []);
+    const candidates: (Candidate & { entry: Entry })[] = [];
+    for (const entry of state.backends.values()) {
+      if (excluded.has(entry.record.id) || !isAlive(entry.deadline, now)) continue;
+      candidates.push({
+        id: entry.record.id,
+        active: effectiveActive(entry.inflight, entry.reported),
+        weight: entry.record.weight,
+        draining: entry.record.state === 'draining',
+        entry,
+      });
+    }
+    const chosen = selectLeastLoaded(candidates, this.random);
+    if (!chosen) return undefined;
+    chosen.entry.inflight += 1;
+    const held = this.leasesOf(state, holder);
+    held.set(chosen.id, (held.get(chosen.id) ?? 0) + 1);
+    return {
+      pool,
+      backendId: chosen.id,
+      url: chosen.entry.record.url,
+      publicUrl: chosen.entry.record.publicUrl,
+      holder,
+    };
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const state = this.poolStates.get(lease.pool);
+    const held = state?.leases.get(lease.holder);
+    const count = held?.get(lease.backendId) ?? 0;
+    if (!state || !held || count <= 0) return; // reaped already: nothing left to count off
+    if (count === 1) held.delete(lease.backendId);
+    else held.set(lease.backendId, count - 1);
+    const entry = state.backends.get(lease.backendId);
+    if (entry) entry.inflight = Math.max(0, entry.inflight - 1);
+  }
+
+  async report(pool: string, backendId: string, active: number): Promise<boolean> {
+    const entry = this.poolStates.get(pool)?.backends.get(backendId);
+    if (!entry) return false;
+    entry.reported = active;
+    return true;
+  }
+
+  async beatHolder(pool: string, holder: string, ttlMs: number): Promise<void> {
+    this.poolState(pool).holders.set(holder, livenessDeadline(this.now(), ttlMs));
+  }
+
+  async register(record: BackendRecord, ttlMs: number): Promise<RegisterResult> {
+    const state = this.poolState(record.pool);
+    const deadline = livenessDeadline(this.now(), ttlMs);
+    const existing = state.backends.get(record.id);
+    if (existing) {
+      existing.record = record;
+      existing.deadline = deadline;
+    } else {
+      state.backends.set(record.id, { record, inflight: 0, reported: 0, deadline });
+    }
+    return { record, livenessDeadline: deadline };
+  }
+
+  async heartbeat(pool: string, id: string, ttlMs: number, active?: number): Promise<number | undefined> {
+    const entry = this.poolStates.get(pool)?.backends.get(id);
+    if (!entry) return undefined;
+    entry.deadline = livenessDeadline(this.now(), ttlMs);
+    if (active !== undefined) entry.reported = active;
+    return entry.deadline;
+  }
+
+  async setState(pool: string, id: string, stateName: BackendState): Promise<BackendRecord | undefined> {
+    const entry = this.poolStates.get(pool)?.backends.get(id);
+    if (!entry) return undefined;
+    entry.record = { ...entry.record, state: stateName };
+    return entry.record;
+  }
+
+  async remove(pool: string, id: string): Promise<boolean> {
+    return this.poolStates.get(pool)?.backends.delete(id) ?? false;
+  }
+
+  async get(pool: string, id: string): Promise<BackendView | undefined> {
+    const entry = this.poolStates.get(pool)?.backends.get(id);
+    return entry && viewOf(entry);
+  }
+
+  async list(pool: string): Promise<BackendView[]> {
+    const state = this.poolStates.get(pool);
+    if (!state) return [];
+    return [...state.backends.values()].map(viewOf).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async poolOf(id: string): Promise<string | undefined> {
+    for (const [name, state] of this.poolStates) if (state.backends.has(id)) return name;
+    return undefined;
+  }
+
+  async pools(): Promise<string[]> {
+    return [...this.poolStates.keys()].sort();
+  }
+
+  async sweep(pool: string): Promise<SweepResult> {
+    const state = this.poolStates.get(pool);
+    if (!state) return { evicted: [], reapedHolders: [] };
+    const now = this.now();
+    const evicted: string[] = [];
+    for (const [id, entry] of state.backends) {
+      if (!isAlive(entry.deadline, now)) {
+        state.backends.delete(id);
+        evicted.push(id);
+      }
+    }
+    const reapedHolders: string[] = [];
+    for (const [holder, deadline] of state.holders) {
+      if (isAlive(deadline, now)) continue;
+      for (const [id, count] of state.leases.get(holder) ?? []) {
+        const entry = state.backends.get(id);
+        if (entry) entry.inflight = Math.max(0, entry.inflight - count);
+      }
+      state.leases.delete(holder);
+      state.holders.delete(holder);
+      reapedHolders.push(holder);
+    }
+    return { evicted, reapedHolders };
+  }
+
+  async publish(event: MembershipEvent): Promise<void> {
+    // Delivered asynchronously, like Redis pub/sub, so listeners never run inside the publisher.
+    queueMicrotask(() => this.events.emit('event', event));
+  }
+
+  async subscribe(listener: MembershipListener): Promise<() => Promise<void>> {
+    this.events.on('event', listener);
+    return async () => {
+      this.events.off('event', listener);
+    };
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.events.removeAllListeners();
+  }
+
+  private poolState(pool: string): PoolState {
+    let state = this.poolStates.get(pool);
+    if (!state) {
+      state = { backends: new Map(), holders: new Map(), leases: new Map() };
+      this.poolStates.set(pool, state);
+    }
+    return state;
+  }
+
+  private leasesOf(state: PoolState, holder: string): Map<string, number> {
+    let held = state.leases.get(holder);
+    if (!held) {
+      held = new Map();
+      state.leases.set(holder, held);
+    }
+    return held;
+  }
+}
+
+function viewOf(entry: Entry): BackendView {
+  return {
+    ...entry.record,
+    inflight: entry.inflight,
+    reported: entry.reported,
+    active: effectiveActive(entry.inflight, entry.reported),
+    livenessDeadline: entry.deadline,
+  };
+}

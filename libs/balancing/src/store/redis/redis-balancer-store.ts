@@ -1,0 +1,235 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { BalancingError } from '../../core/errors';
+import { effectiveActive } from '../../core/select-least-loaded';
+import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../../core/types';
+import type {
+  BalancerStore,
+  MembershipListener,
+  RegisterResult,
+  ReserveOptions,
+  SweepResult,
+} from '../load-store';
+import { DEFAULT_KEY_PREFIX, globalKeys, poolKeys, type PoolKeys } from './keys';
+import { SCRIPTS, type ScriptName } from './lua/scripts';
+
+export interface RedisStoreOptions {
+  /** Namespace of every key; lets several deployments (or tests) share one Redis. */
+  keyPrefix?: string;
+  random?: () => number;
+  /** Extra ioredis options (tests, TLS). */
+  redis?: RedisOptions;
+}
+
+type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
+
+/**
+ * The shared view: every gateway replica picks from the same sorted set. One script call per
+ * operation, so a pick is one round trip; with auto-pipelining, concurrent calls share a write.
+ */
+export class RedisBalancerStore implements BalancerStore {
+  readonly kind = 'redis' as const;
+  private readonly prefix: string;
+  private readonly random: () => number;
+  private readonly keysByPool = new Map<string, PoolKeys>();
+  private readonly subscribers = new Set<Redis>();
+  private readonly scripts = new Map<ScriptName, ScriptCall>();
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisStoreOptions = {},
+  ) {
+    this.prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    this.random = options.random ?? Math.random;
+    for (const [name, script] of Object.entries(SCRIPTS) as [ScriptName, (typeof SCRIPTS)[ScriptName]][]) {
+      redis.defineCommand(`lb_${name}`, script);
+      const call = (redis as unknown as Record<string, ScriptCall>)[`lb_${name}`];
+      this.scripts.set(name, call.bind(redis));
+    }
+  }
+
+  static connect(url: string, options: RedisStoreOptions = {}): RedisBalancerStore {
+    const redis = new Redis(url, {
+      enableAutoPipelining: true,
+      // Fail a request fast rather than queue it for long when Redis is away: the gateway answers 503.
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      ...options.redis,
+    });
+    // Connection errors surface through commands and /health; an unhandled 'error' would crash.
+    redis.on('error', () => undefined);
+    return new RedisBalancerStore(redis, options);
+  }
+
+  async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
+    const k = this.keys(pool);
+    const reply = (await this.script('reserve')(
+      k.load, k.inflight, k.reported, k.weight, k.alive, k.backends, k.leases(holder),
+      this.random(), ...(options.exclude ?? []),
+    )) as [string, string | null] | null;
+    if (!reply) return undefined;
+    const [backendId, json] = reply;
+    if (!json) return undefined;
+    const record = parseRecord(json);
+    return { pool, backendId, url: record.url, publicUrl: record.publicUrl, holder };
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const k = this.keys(lease.pool);
+    await this.script('release')(k.load, k.inflight, k.reported, k.weight, k.leases(lease.holder), lease.backendId);
+  }
+
+  async report(pool: string, backendId: string, active: number): Promise<boolean> {
+    const k = this.keys(pool);
+    return (await this.script('report')(k.load, k.inflight, k.reported, k.weight, backendId, active)) === 1;
+  }
+
+  async beatHolder(pool: string, holder: string, ttlMs: number): Promise<void> {
+    await this.script('beatHolder')(this.keys(pool).holders, holder, ttlMs);
+  }
+
+  async register(record: BackendRecord, ttlMs: number): Promise<RegisterResult> {
+    const k = this.keys(record.pool);
+    const g = globalKeys(this.prefix);
+    const previousPool = await this.redis.hget(g.index, record.id);
+    if (previousPool && previousPool !== record.pool) await this.remove(previousPool, record.id);
+    const deadline = (await this.script('register')(
+      ...this.membershipKeys(k), record.id, JSON.stringify(record), record.weight, ttlMs, record.state,
+    )) as number;
+    await Promise.all([this.redis.sadd(g.pools, record.pool), this.redis.hset(g.index, record.id, record.pool)]);
+    return { record, livenessDeadline: Number(deadline) };
+  }
+
+  async heartbeat(pool: string, id: string, ttlMs: number, active?: number): Promise<number | undefined> {
+    const deadline = Number(
+      await this.script('heartbeat')(...this.membershipKeys(this.keys(pool)), id, ttlMs, active ?? ''),
+    );
+    return deadline < 0 ? undefined : deadline;
+  }
+
+  async setState(pool: string, id: string, state: BackendState): Promise<BackendRecord | undefined> {
+    const k = this.keys(pool);
+    const json = await this.redis.hget(k.backends, id);
+    if (!json) return undefined;
+    const record: BackendRecord = { ...parseRecord(json), state };
+    const ok = await this.script('setState')(
+      k.backends, k.load, k.inflight, k.reported, k.weight, id, JSON.stringify(record), state,
+    );
+    return ok === 1 ? record : undefined;
+  }
+
+  async remove(pool: string, id: string): Promise<boolean> {
+    const removed = await this.script('remove')(...this.membershipKeys(this.keys(pool)), id);
+    await this.redis.hdel(globalKeys(this.prefix).index, id);
+    return removed === 1;
+  }
+
+  async get(pool: string, id: string): Promise<BackendView | undefined> {
+    return (await this.list(pool, id))[0];
+  }
+
+  async list(pool: string, only?: string): Promise<BackendView[]> {
+    const k = this.keys(pool);
+    const [records, inflight, reported, alive] = await Promise.all([
+      only ? this.redis.hmget(k.backends, only).then((v) => (v[0] ? { [only]: v[0] } : {})) : this.redis.hgetall(k.backends),
+      this.redis.hgetall(k.inflight),
+      this.redis.hgetall(k.reported),
+      this.redis.zrange(k.alive, 0, -1, 'WITHSCORES'),
+    ]);
+    const deadlines = new Map<string, number>();
+    for (let i = 0; i < alive.length; i += 2) deadlines.set(alive[i], Number(alive[i + 1]));
+    return Object.entries(records)
+      .map(([id, json]) => {
+        const record = parseRecord(json);
+        const inflightCount = Number(inflight[id] ?? 0);
+        const reportedCount = Number(reported[id] ?? 0);
+        return {
+          ...record,
+          inflight: inflightCount,
+          reported: reportedCount,
+          active: effectiveActive(inflightCount, reportedCount),
+          livenessDeadline: deadlines.get(id) ?? 0,
+        };
+      })
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async poolOf(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(globalKeys(this.prefix).index, id)) ?? undefined;
+  }
+
+  async pools(): Promise<string[]> {
+    return (await this.redis.smembers(globalKeys(this.prefix).pools)).sort();
+  }
+
+  async sweep(pool: string): Promise<SweepResult> {
+    const k = this.keys(pool);
+    const evicted = (await this.script('evictLapsed')(...this.membershipKeys(k))) as string[];
+    if (evicted.length > 0) await this.redis.hdel(globalKeys(this.prefix).index, ...evicted);
+    const lapsed = (await this.script('lapsedHolders')(k.holders)) as string[];
+    const reapedHolders: string[] = [];
+    for (const holder of lapsed) {
+      const reaped = await this.script('reapHolder')(
+        k.load, k.inflight, k.reported, k.weight, k.holders, k.leases(holder), holder,
+      );
+      if (reaped === 1) reapedHolders.push(holder);
+    }
+    return { evicted, reapedHolders };
+  }
+
+  async publish(event: MembershipEvent): Promise<void> {
+    await this.redis.publish(this.keys(event.pool).events, JSON.stringify(event));
+  }
+
+  async subscribe(listener: MembershipListener): Promise<() => Promise<void>> {
+    const subscriber = this.redis.duplicate({ enableAutoPipelining: false });
+    subscriber.on('error', () => undefined);
+    this.subscribers.add(subscriber);
+    subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => {
+      try {
+        listener(JSON.parse(message) as MembershipEvent);
+      } catch {
+        // A malformed event is not ours to act on; membership is re-read from Redis anyway.
+      }
+    });
+    await subscriber.psubscribe(globalKeys(this.prefix).eventsPattern);
+    return async () => {
+      this.subscribers.delete(subscriber);
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscribers].map((s) => s.quit().catch(() => s.disconnect())));
+    this.subscribers.clear();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private keys(pool: string): PoolKeys {
+    let k = this.keysByPool.get(pool);
+    if (!k) {
+      k = poolKeys(this.prefix, pool);
+      this.keysByPool.set(pool, k);
+    }
+    return k;
+  }
+
+  private membershipKeys(k: PoolKeys): string[] {
+    return [k.backends, k.load, k.inflight, k.reported, k.weight, k.alive];
+  }
+
+  private script(name: ScriptName): ScriptCall {
+    return this.scripts.get(name) as ScriptCall;
+  }
+}
+
+function parseRecord(json: string): BackendRecord {
+  try {
+    return JSON.parse(json) as BackendRecord;
+  } catch (cause) {
+    throw new BalancingError('LB_STORE_UNAVAILABLE', 'a backend record in Redis is not valid JSON', { cause });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './testing/start-redis';
+export * from './testing/test-redis';
+export * from './store/load-store.contract';

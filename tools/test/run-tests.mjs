@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// `npm test`: runs the whole jest suite (unit, integration, e2e) and ends with one line that CI
+// reads: "tests: N passed, N failed, N skipped". Extra arguments go to jest.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const resultsFile = join(root, 'tmp', 'jest-results.json');
+mkdirSync(dirname(resultsFile), { recursive: true });
+rmSync(resultsFile, { force: true });
+
+const jest = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+const run = spawnSync(
+  process.execPath,
+  [jest, '--config', join(root, 'jest.config.cjs'), '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' } },
+);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let suitesFailed = 0;
+try {
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
+  passed = results.numPassedTests;
+  failed = results.numFailedTests;
+  skipped = results.numPendingTests + results.numTodoTests;
+  suitesFailed = results.numRuntimeErrorTestSuites ?? 0;
+} catch {
+  failed = Math.max(failed, 1); // jest crashed before writing results
+}
+if (suitesFailed > 0) console.log(`${suitesFailed} test file(s) failed to run`);
+console.log(`tests: ${passed} passed, ${failed + suitesFailed} failed, ${skipped} skipped`);
+process.exit(run.status === 0 && failed === 0 && suitesFailed === 0 ? 0 : 1);
