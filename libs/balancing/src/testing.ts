@@ -1,3 +1,5 @@
 export * from './testing/start-redis';
 export * from './testing/test-redis';
 export * from './store/load-store.contract';
+export * from './testing/plain-backend';
+export * from './testing/http-client';

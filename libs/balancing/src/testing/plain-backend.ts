@@ -1,0 +1,71 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface PlainBackend {
+  readonly id: string;
+  readonly url: string;
+  readonly port: number;
+  /** Requests being served right now. */
+  active(): number;
+  /** Requests completed. */
+  served(): number;
+  /** Highest number of requests served at once. */
+  peak(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A backend that runs no agent: a bare node:http server, as a service in any language would be.
+ * GET /work?ms=N answers after N ms; any method on /echo streams the body back and reports the
+ * request line and headers it saw in `x-echo-request`. Every answer carries `x-backend-id`.
+ */
+export async function startPlainBackend(id: string): Promise<PlainBackend> {
+  let active = 0;
+  let served = 0;
+  let peak = 0;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    active++;
+    peak = Math.max(peak, active);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      active--;
+      if (res.writableFinished) served++;
+    };
+    res.once('close', finish);
+    res.setHeader('x-backend-id', id);
+    const url = new URL(req.url ?? '/', 'http://backend');
+    if (url.pathname === '/echo') {
+      res.setHeader(
+        'x-echo-request',
+        JSON.stringify({ method: req.method, url: req.url, headers: req.headers }),
+      );
+      res.setHeader('content-type', req.headers['content-type'] ?? 'application/octet-stream');
+      req.pipe(res);
+      return;
+    }
+    const ms = Number(url.searchParams.get('ms') ?? 0);
+    const timer = setTimeout(() => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ id, ms }));
+    }, ms);
+    res.once('close', () => clearTimeout(timer));
+    req.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    id,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    active: () => active,
+    served: () => served,
+    peak: () => peak,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

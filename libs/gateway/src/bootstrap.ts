@@ -1,0 +1,37 @@
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import type { GatewayConfig } from './config';
+import { GatewayModule, type GatewayDeps } from './gateway.module';
+import { TrafficServer } from './traffic/traffic-server';
+
+export interface RunningGateway {
+  readonly app: NestFastifyApplication;
+  readonly id: string;
+  readonly trafficUrl: string;
+  readonly adminUrl: string;
+  readonly trafficPort: number;
+  readonly adminPort: number;
+  close(): Promise<void>;
+}
+
+/** Starts one gateway: admin app on GATEWAY_ADMIN_PORT, traffic listener on GATEWAY_PORT (0 = ephemeral). */
+export async function bootstrapGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config, deps), new FastifyAdapter(), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  await app.listen(config.GATEWAY_ADMIN_PORT, config.GATEWAY_HOST);
+  const adminPort = (app.getHttpServer().address() as AddressInfo).port;
+  const trafficPort = app.get(TrafficServer).port;
+  return {
+    app,
+    id: config.gatewayId,
+    trafficUrl: `http://127.0.0.1:${trafficPort}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    trafficPort,
+    adminPort,
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,53 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { isValidName, NAME_RULE } from '@lb/balancing';
+import { bool, bytes, logLevel, ms, nonNegativeInt, port, positiveInt, redisUrl, z } from '@lb/runtime';
+
+/** The only list of variables the gateway reads. */
+export const GatewayEnv = z.object({
+  GATEWAY_PORT: port.default(8080),
+  GATEWAY_ADMIN_PORT: port.default(9080),
+  GATEWAY_HOST: z.string().default('0.0.0.0'),
+  /** Names this replica's lease table in Redis; unique per process by default. */
+  GATEWAY_ID: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).optional(),
+  /** The pool every request goes to. */
+  GATEWAY_POOL: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).default('default'),
+  REDIS_URL: redisUrl.optional(),
+  REDIS_KEY_PREFIX: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).default('lb'),
+  UPSTREAM_CONNECT_TIMEOUT_MS: ms.default(1_000),
+  /** Time to wait for a backend's response headers (long polls wait here: keep it above their hold time). */
+  UPSTREAM_HEADERS_TIMEOUT_MS: ms.default(60_000),
+  /** Longest silence between two chunks of a response body (SSE streams must beat faster). */
+  UPSTREAM_BODY_TIMEOUT_MS: ms.default(300_000),
+  UPSTREAM_KEEPALIVE_TIMEOUT_MS: ms.default(4_000),
+  UPSTREAM_CONNECTIONS_PER_BACKEND: positiveInt(100_000).default(1_024),
+  /** Extra attempts, on other backends, for idempotent requests without a body that never reached a backend. */
+  UPSTREAM_RETRIES: nonNegativeInt(5).default(1),
+  /** How long a backend that refused a connection is skipped by this gateway. */
+  UPSTREAM_EJECT_MS: ms.default(5_000),
+  GATEWAY_MAX_BODY_BYTES: bytes.default(10 * 1024 * 1024),
+  GATEWAY_MAX_HEADER_BYTES: positiveInt(1024 * 1024).default(16 * 1024),
+  /** Time a client has to send its request headers (slow-loris guard). */
+  GATEWAY_CLIENT_HEADERS_TIMEOUT_MS: ms.default(30_000),
+  GATEWAY_ACCESS_LOG: bool.default(true),
+  /** On SIGTERM: how long in-flight requests get to finish before their connections are cut. */
+  GATEWAY_DRAIN_TIMEOUT_MS: ms.default(10_000),
+  /** A crashed gateway's reservations are given back this long after its last beat. */
+  LEASE_TTL_MS: positiveInt(3_600_000).default(15_000),
+  LOG_LEVEL: logLevel.default('info'),
+});
+
+export type GatewayEnvConfig = z.infer<typeof GatewayEnv>;
+export type GatewayConfig = GatewayEnvConfig & { readonly gatewayId: string };
+
+/** Completes the parsed environment with what is derived once at start. */
+export function resolveGatewayConfig(env: GatewayEnvConfig): GatewayConfig {
+  return { ...env, gatewayId: env.GATEWAY_ID ?? defaultGatewayId() };
+}
+
+function defaultGatewayId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'host';
+  return `gw-${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

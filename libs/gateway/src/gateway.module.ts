@@ -1,0 +1,74 @@
+import { APP_FILTER } from '@nestjs/core';
+import { type DynamicModule, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import type { BalancerStore } from '@lb/balancing';
+import { BALANCER_STORE, BalancingModule } from '@lb/balancing/nest';
+import { UpstreamPools } from '@lb/proxy';
+import { createLogger, nestLoggerParams, ProblemFilter } from '@lb/runtime';
+import { HealthController } from './admin/health.controller';
+import { MetricsController } from './admin/metrics.controller';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config';
+import { HolderBeat } from './holder-beat.service';
+import { MembershipWatcher } from './membership/membership-watcher';
+import { GatewayMetrics } from './metrics';
+import { GATEWAY_LOGGER } from './tokens';
+import { ProxyHandler } from './traffic/proxy-handler';
+import { TrafficServer } from './traffic/traffic-server';
+
+/** Closes upstream connection pools after the traffic listener has drained. */
+@Injectable()
+class UpstreamPoolsOwner implements OnApplicationShutdown {
+  constructor(private readonly pools: UpstreamPools) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.pools.destroyAll();
+  }
+}
+
+export interface GatewayDeps {
+  /** A store shared with other apps in the same process (the standalone default). */
+  readonly store?: BalancerStore;
+}
+
+@Module({})
+export class GatewayModule {
+  static register(config: GatewayConfig, deps: GatewayDeps = {}): DynamicModule {
+    const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+    return {
+      module: GatewayModule,
+      imports: [
+        BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
+        TerminusModule,
+        LoggerModule.forRoot(nestLoggerParams({ service: 'gateway-admin', level: config.LOG_LEVEL })),
+      ],
+      controllers: [HealthController, MetricsController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: GATEWAY_LOGGER, useValue: log },
+        { provide: GatewayMetrics, useFactory: () => new GatewayMetrics({ defaultMetrics: !deps.store }) },
+        {
+          provide: UpstreamPools,
+          useFactory: () =>
+            new UpstreamPools({
+              connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+              connectionsPerBackend: config.UPSTREAM_CONNECTIONS_PER_BACKEND,
+              keepAliveTimeoutMs: config.UPSTREAM_KEEPALIVE_TIMEOUT_MS,
+            }),
+        },
+        UpstreamPoolsOwner,
+        {
+          provide: ProxyHandler,
+          inject: [BALANCER_STORE, UpstreamPools, GatewayMetrics],
+          useFactory: (store: BalancerStore, pools: UpstreamPools, metrics: GatewayMetrics) =>
+            new ProxyHandler(config, store, pools, metrics, log),
+        },
+        TrafficServer,
+        HolderBeat,
+        MembershipWatcher,
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}
+
+

@@ -1,0 +1,4 @@
+export * from './config';
+export * from './gateway.module';
+export * from './bootstrap';
+export * from './metrics';

@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { PROBLEM_CONTENT_TYPE, problem, type Logger } from '@lb/runtime';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
+import { GATEWAY_LOGGER } from '../tokens';
+import { ProxyHandler } from './proxy-handler';
+
+/**
+ * Owns the traffic listener: a bare node:http server (every path belongs to the backends; no
+ * framework on the hot path). Opens in the bootstrap hook, drains on shutdown.
+ */
+@Injectable()
+export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private server: Server | undefined;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly handler: ProxyHandler,
+    @Inject(GATEWAY_LOGGER) private readonly log: Logger,
+  ) {}
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const server = createServer(
+      {
+        maxHeaderSize: this.config.GATEWAY_MAX_HEADER_BYTES,
+        headersTimeout: this.config.GATEWAY_CLIENT_HEADERS_TIMEOUT_MS,
+        requestTimeout: 0, // long uploads and long polls are bounded by the upstream timeouts instead
+        keepAliveTimeout: 5_000,
+      },
+      this.handler.handle,
+    );
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.GATEWAY_PORT, this.config.GATEWAY_HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.log.info({ port: this.port, gatewayId: this.config.gatewayId }, 'traffic listener open');
+  }
+
+  /** Stop accepting, let in-flight exchanges finish (bounded), then cut what is left. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = Date.now() + this.config.GATEWAY_DRAIN_TIMEOUT_MS;
+    while (this.handler.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      server.closeIdleConnections();
+    }
+    if (this.handler.inFlight > 0) this.log.warn({ inFlight: this.handler.inFlight }, 'drain timeout: cutting remaining connections');
+    server.closeAllConnections();
+    await closed;
+  }
+
+  /** Malformed requests and oversized headers get problem+json like every other error. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const body = JSON.stringify(
+      tooLarge
+        ? problem(431, 'headers-too-large', `request headers are limited to ${this.config.GATEWAY_MAX_HEADER_BYTES} bytes`, { field: 'headers' })
+        : timedOut
+          ? problem(408, 'request-timeout', 'the request headers did not arrive in time')
+          : problem(400, 'malformed-request', 'the request is not valid HTTP/1.1'),
+    );
+    const status = tooLarge ? '431 Request Header Fields Too Large' : timedOut ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+}

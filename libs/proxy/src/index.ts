@@ -1,0 +1,5 @@
+export * from './hop-by-hop';
+export * from './upstream-failure';
+export * from './upstream-pools';
+export * from './forward-request';
+export * from './body-limit';
