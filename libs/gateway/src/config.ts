@@ -29,6 +29,10 @@ export const GatewayEnv = z.object({
   GATEWAY_MAX_HEADER_BYTES: positiveInt(1024 * 1024).default(16 * 1024),
   /** Time a client has to send its request headers (slow-loris guard). */
   GATEWAY_CLIENT_HEADERS_TIMEOUT_MS: ms.default(30_000),
+  /** Concurrent exchanges (requests, SSE streams, long polls, WebSockets) one gateway holds; past it: 503. */
+  GATEWAY_MAX_SESSIONS: positiveInt(10_000_000).default(100_000),
+  /** A WebSocket with no bytes either way for this long is closed (0: never). */
+  GATEWAY_SESSION_IDLE_TIMEOUT_MS: ms.default(300_000),
   GATEWAY_ACCESS_LOG: bool.default(true),
   /** On SIGTERM: how long in-flight requests get to finish before their connections are cut. */
   GATEWAY_DRAIN_TIMEOUT_MS: ms.default(10_000),

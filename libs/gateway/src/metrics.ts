@@ -22,6 +22,12 @@ export class GatewayMetrics {
     labelNames: ['pool'] as const,
     registers: [this.registry],
   });
+  readonly sessions = new Gauge({
+    name: 'lb_gateway_sessions',
+    help: 'Upgraded (WebSocket) sessions this gateway holds open',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
   readonly upstreamFailures = new Counter({
     name: 'lb_gateway_upstream_failures_total',
     help: 'Failed attempts to reach a backend, by error code',

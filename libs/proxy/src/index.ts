@@ -3,3 +3,4 @@ export * from './upstream-failure';
 export * from './upstream-pools';
 export * from './forward-request';
 export * from './body-limit';
+export * from './forward-upgrade';

@@ -25,6 +25,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -58,4 +59,18 @@ export function writeProblem(res: ServerResponse, body: Problem, headers: Record
     'cache-control': 'no-store',
   });
   res.end(payload);
+}
+
+
+/** For raw sockets (upgrade requests, parse errors): a complete problem+json answer, then close. */
+export function writeRawProblem(socket: { writable: boolean; end(data: string): void; destroy(): void }, body: Problem, headers: Record<string, string> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const payload = JSON.stringify(body);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${body.status} ${TITLES[body.status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\ncache-control: no-store\r\n${extra}connection: close\r\n\r\n${payload}`,
+  );
 }

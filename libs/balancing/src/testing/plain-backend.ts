@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 
 export interface PlainBackend {
   readonly id: string;
@@ -17,7 +18,9 @@ export interface PlainBackend {
 /**
  * A backend that runs no agent: a bare node:http server, as a service in any language would be.
  * GET /work?ms=N answers after N ms; any method on /echo streams the body back and reports the
- * request line and headers it saw in `x-echo-request`. Every answer carries `x-backend-id`.
+ * request line and headers it saw in `x-echo-request`. A WebSocket on any path echoes every frame;
+ * a text frame `close:<code>:<reason>` makes the backend close with that code. Every answer,
+ * including the 101, carries `x-backend-id`. Open WebSockets count as active.
  */
 export async function startPlainBackend(id: string): Promise<PlainBackend> {
   let active = 0;
@@ -53,6 +56,24 @@ export async function startPlainBackend(id: string): Promise<PlainBackend> {
     res.once('close', () => clearTimeout(timer));
     req.resume();
   });
+  const wss = new WebSocketServer({ noServer: true });
+  wss.on('headers', (headers) => headers.push(`x-backend-id: ${id}`));
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      active++;
+      peak = Math.max(peak, active);
+      ws.once('close', () => {
+        active--;
+        served++;
+      });
+      ws.on('message', (data, isBinary) => {
+        const text = isBinary ? '' : data.toString();
+        const match = /^close:(\d+):(.*)$/.exec(text);
+        if (match) ws.close(Number(match[1]), match[2]);
+        else ws.send(data, { binary: isBinary });
+      });
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -64,6 +85,8 @@ export async function startPlainBackend(id: string): Promise<PlainBackend> {
     peak: () => peak,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { LeaseHandle, type Lease, type LoadStore } from '@lb/balancing';
 import {
@@ -6,13 +7,14 @@ import {
   BodyTooLargeError,
   failedBeforeSending,
   forwardRequest,
+  forwardUpgrade,
   statusForUpstreamFailure,
   upstreamFailureCode,
   upstreamRequestHeaders,
   type ForwardOutcome,
   type UpstreamPools,
 } from '@lb/proxy';
-import { problem, writeProblem, type Logger } from '@lb/runtime';
+import { problem, writeProblem, writeRawProblem, type Logger, type Problem } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { Ejections } from './ejections';
@@ -79,6 +81,10 @@ export class ProxyHandler {
     res.setHeader('x-request-id', requestId);
     res.once('close', () => this.onClose(exchange));
 
+    if (this.inFlightCount > this.config.GATEWAY_MAX_SESSIONS) {
+      this.reject(exchange, this.tooManySessions(), { 'retry-after': '1' });
+      return;
+    }
     // No open proxy: only origin-form targets ("/path?query") are forwarded, to registered backends.
     if (req.url === undefined || req.url[0] !== '/') {
       this.reject(exchange, problem(400, 'invalid-target', 'only origin-form request targets (starting with "/") are accepted', { field: 'request-target' }));
@@ -140,12 +146,113 @@ export class ProxyHandler {
     x.abortUpstream = (reason) => upstream.abort(reason);
   }
 
-  private async reserve(x: Exchange): Promise<Lease | undefined> {
+  /**
+   * A WebSocket (or other Upgrade) session: one slot on its backend from the handshake until
+   * either side closes, however it closes.
+   */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pool = this.config.GATEWAY_POOL;
+    if (this.inFlightCount >= this.config.GATEWAY_MAX_SESSIONS) {
+      writeRawProblem(socket, this.tooManySessions(), { 'retry-after': '1' });
+      return;
+    }
+    if (req.url === undefined || req.url[0] !== '/') {
+      writeRawProblem(socket, problem(400, 'invalid-target', 'only origin-form request targets (starting with "/") are accepted', { field: 'request-target' }));
+      return;
+    }
+    const requestId = requestIdFor(req.headers['x-request-id']);
+    const startedAt = performance.now();
+    this.inFlightCount++;
+    this.metrics.inFlight.inc({ pool });
+    this.metrics.sessions.inc({ pool });
+    socket.on('error', () => socket.destroy()); // a reset client must not crash the process
+    let lease: LeaseHandle | undefined;
+    let status = 0;
+    socket.once('close', () => {
+      lease?.release();
+      this.inFlightCount--;
+      this.metrics.inFlight.dec({ pool });
+      this.metrics.sessions.dec({ pool });
+      this.metrics.requests.inc({ pool, status: String(status || 499) });
+      if (this.config.GATEWAY_ACCESS_LOG) {
+        this.log.info(
+          { req: { id: requestId, method: req.method, url: req.url }, res: { statusCode: status || 499 }, pool, backend: lease?.lease.backendId, durationMs: Math.round(performance.now() - startedAt) },
+          'session',
+        );
+      }
+    });
+    const tried: string[] = [];
+    const attempt = async (): Promise<void> => {
+      let reserved: Lease | undefined;
+      try {
+        reserved = await this.reservePick(pool, tried);
+      } catch (err) {
+        this.metrics.storeErrors.inc({ operation: 'reserve' });
+        this.log.error({ err, reqId: requestId, pool }, 'load store unavailable');
+        status = 503;
+        writeRawProblem(socket, problem(503, 'store-unavailable', 'the load store cannot be reached; try again shortly'), { 'retry-after': '1' });
+        return;
+      }
+      if (socket.destroyed) {
+        if (reserved) new LeaseHandle(reserved, this.store, this.onReleaseError).release();
+        return;
+      }
+      if (!reserved) {
+        status = tried.length > 0 ? 502 : 503;
+        writeRawProblem(socket, tried.length > 0 ? problem(502, 'upstream-failed', `no backend of pool "${pool}" could be reached`) : problem(503, 'no-backend', `no live backend in pool "${pool}"`));
+        return;
+      }
+      const current = reserved;
+      lease = new LeaseHandle(current, this.store, this.onReleaseError);
+      this.originsById.set(current.backendId, current.url);
+      forwardUpgrade(
+        socket,
+        head,
+        {
+          origin: current.url,
+          path: req.url as string,
+          method: req.method as string,
+          headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp: req.socket.remoteAddress, proto: 'http', requestId }),
+          upgrade: String(req.headers.upgrade),
+          connectTimeoutMs: this.config.UPSTREAM_CONNECT_TIMEOUT_MS,
+          idleTimeoutMs: this.config.GATEWAY_SESSION_IDLE_TIMEOUT_MS,
+        },
+        (outcome) => {
+          if (outcome.kind === 'upgraded') status = 101;
+          else if (outcome.kind === 'refused') status = outcome.status;
+          else {
+            const code = upstreamFailureCode(outcome.error);
+            this.metrics.upstreamFailures.inc({ pool, code });
+            if (failedBeforeSending(outcome.error) && !socket.destroyed) {
+              this.ejections.eject(current.backendId);
+              lease?.release();
+              lease = undefined;
+              tried.push(current.backendId);
+              if (tried.length <= this.config.UPSTREAM_RETRIES) {
+                void attempt();
+                return;
+              }
+            }
+            status = statusForUpstreamFailure(outcome.error);
+            writeRawProblem(socket, problem(status, 'upstream-failed', `backend ${current.backendId} failed (${code})`));
+          }
+        },
+        () => socket.destroy(),
+      );
+    };
+    void attempt();
+  };
+
+  private reserve(x: Exchange): Promise<Lease | undefined> {
+    return this.reservePick(x.pool, x.tried);
+  }
+
+  private async reservePick(pool: string, tried: readonly string[]): Promise<Lease | undefined> {
     const ejected = this.ejections.current();
-    const exclude = ejected.length === 0 ? x.tried : [...new Set([...ejected, ...x.tried])];
-    const lease = await this.store.reserve(x.pool, this.config.gatewayId, { exclude });
+    const exclude = ejected.length === 0 ? tried : [...new Set([...ejected, ...tried])];
+    const lease = await this.store.reserve(pool, this.config.gatewayId, { exclude });
     // Every backend ejected: try them anyway rather than refuse (they may be back).
-    if (!lease && ejected.length > 0) return this.store.reserve(x.pool, this.config.gatewayId, { exclude: x.tried });
+    if (!lease && ejected.length > 0) return this.store.reserve(pool, this.config.gatewayId, { exclude: tried });
     return lease;
   }
 
@@ -216,6 +323,10 @@ export class ProxyHandler {
 
   private reject(x: Exchange, body: ReturnType<typeof problem>, headers: Record<string, string> = {}): void {
     writeProblem(x.res, body, headers);
+  }
+
+  private tooManySessions(): Problem {
+    return problem(503, 'too-many-sessions', `this gateway holds its limit of ${this.config.GATEWAY_MAX_SESSIONS} concurrent sessions`);
   }
 
   private bodyTooLarge() {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { PROBLEM_CONTENT_TYPE, problem, type Logger } from '@lb/runtime';
+import { problem, writeRawProblem, type Logger } from '@lb/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GATEWAY_LOGGER } from '../tokens';
 import { ProxyHandler } from './proxy-handler';
@@ -38,6 +38,7 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
       },
       this.handler.handle,
     );
+    server.on('upgrade', this.handler.handleUpgrade);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -68,22 +69,16 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Malformed requests and oversized headers get problem+json like every other error. */
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
+    if (err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    const body = JSON.stringify(
-      tooLarge
-        ? problem(431, 'headers-too-large', `request headers are limited to ${this.config.GATEWAY_MAX_HEADER_BYTES} bytes`, { field: 'headers' })
-        : timedOut
-          ? problem(408, 'request-timeout', 'the request headers did not arrive in time')
-          : problem(400, 'malformed-request', 'the request is not valid HTTP/1.1'),
-    );
-    const status = tooLarge ? '431 Request Header Fields Too Large' : timedOut ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(
-      `HTTP/1.1 ${status}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    if (err.code === 'HPE_HEADER_OVERFLOW') {
+      writeRawProblem(socket, problem(431, 'headers-too-large', `request headers are limited to ${this.config.GATEWAY_MAX_HEADER_BYTES} bytes`, { field: 'headers' }));
+    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      writeRawProblem(socket, problem(408, 'request-timeout', 'the request headers did not arrive in time'));
+    } else {
+      writeRawProblem(socket, problem(400, 'malformed-request', 'the request is not valid HTTP/1.1'));
+    }
   }
 }
