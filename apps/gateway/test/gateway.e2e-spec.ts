@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import type { BackendRecord, BalancerStore } from '@lb/balancing';
 import { MemoryBalancerStore } from '@lb/balancing';
 import { RedisBalancerStore } from '@lb/balancing/redis';
@@ -177,7 +178,7 @@ describe.each(['memory', 'redis'] as const)('gateway on the %s store', (kind) =>
       for (let i = 0; i < 3; i++) yield Buffer.alloc(1024 * 1024);
     }
     const { request } = await import('undici');
-    const chunked = await request(`${gateway.trafficUrl}/echo`, { dispatcher: agent, method: 'POST', body: chunks() });
+    const chunked = await request(`${gateway.trafficUrl}/echo`, { dispatcher: agent, method: 'POST', body: Readable.from(chunks()) });
     const text = await chunked.body.text().catch(() => '');
     // The backend started echoing before the limit was hit, so the answer is cut or refused; never a 200 with the whole body.
     expect(chunked.statusCode === 413 || text.length < 3 * 1024 * 1024).toBe(true);

@@ -7,3 +7,4 @@ export * from './store/load-store';
 export * from './store/lease-handle';
 export * from './store/memory/memory-balancer-store';
 export * from './api/registry-api';
+export * from './core/policies';

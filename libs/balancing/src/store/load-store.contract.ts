@@ -196,6 +196,38 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       await unsubscribe();
     });
 
+    it('power-of-two never picks the busier of the two it draws', async () => {
+      const store = await open();
+      await register(store, backend('a'), backend('b'));
+      await store.report('p1', 'a', 5);
+      for (let i = 0; i < 5; i++) await store.reserve('p1', 'gw-1', { policy: 'power-of-two' });
+      expect(await activeById(store)).toEqual({ a: 5, b: 5 });
+    });
+
+    it('round-robin takes backends in turn, ignoring load', async () => {
+      const store = await open();
+      await register(store, backend('b'), backend('a'), backend('c'));
+      await store.report('p1', 'a', 10);
+      const picks = [];
+      for (let i = 0; i < 6; i++) picks.push((await store.reserve('p1', 'gw-1', { policy: 'round-robin' }))?.backendId);
+      expect([...picks].sort()).toEqual(['a', 'a', 'b', 'b', 'c', 'c']);
+      expect(picks.slice(0, 3).sort()).toEqual(['a', 'b', 'c']);
+    });
+
+    it.each([
+      [0, 20, 20],
+      [60_000, 1, 4],
+    ])('slow start %p ms: a newcomer to three busy backends takes %p-%p of the next 20 picks', async (slowStartMs, min, max) => {
+      const store = await open();
+      await register(store, backend('a'), backend('b'), backend('c'));
+      for (const id of ['a', 'b', 'c']) await store.report('p1', id, 20);
+      await store.register(backend('d'), TTL, { slowStartMs });
+      await reserveMany(store, 20);
+      const d = (await activeById(store)).d;
+      expect(d).toBeGreaterThanOrEqual(min);
+      expect(d).toBeLessThanOrEqual(max);
+    });
+
     it('knows which pool an id lives in and lists pools', async () => {
       const store = await open();
       await register(store, backend('a'), backend('x', { pool: 'p2' }));

@@ -1,8 +1,16 @@
+import type { Policy } from '../core/policies';
 import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../core/types';
 
 export interface ReserveOptions {
   /** Backends this request must not go to (e.g. one that just refused a connection). */
   readonly exclude?: readonly string[];
+  /** Default: least-connections. */
+  readonly policy?: Policy;
+}
+
+export interface RegisterOptions {
+  /** Ramp the backend's weight up over this window (0 or absent: full weight at once). */
+  readonly slowStartMs?: number;
 }
 
 /** The data path: what a gateway does per request. */
@@ -28,7 +36,7 @@ export interface RegisterResult {
 /** The control plane: membership and liveness, owned by the registry. */
 export interface MembershipStore {
   /** Adds or replaces a backend (same id: keeps its counts). */
-  register(record: BackendRecord, ttlMs: number): Promise<RegisterResult>;
+  register(record: BackendRecord, ttlMs: number, options?: RegisterOptions): Promise<RegisterResult>;
   /** Extends liveness; optionally records the backend's own active count. Undefined if unknown. */
   heartbeat(pool: string, id: string, ttlMs: number, active?: number): Promise<number | undefined>;
   setState(pool: string, id: string, state: BackendState): Promise<BackendRecord | undefined>;

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { effectiveActive, selectLeastLoaded } from '../../core/select-least-loaded';
+import { selectByPolicy, slowStartFactor } from '../../core/policies';
+import { effectiveActive } from '../../core/select-least-loaded';
 import { isAlive, livenessDeadline } from '../../core/liveness';
 import type { BackendRecord, BackendState, BackendView, Candidate, Lease, MembershipEvent } from '../../core/types';
 import type {
   BalancerStore,
   MembershipListener,
+  RegisterOptions,
   RegisterResult,
   ReserveOptions,
   SweepResult,
@@ -15,6 +17,9 @@ interface Entry {
   inflight: number;
   reported: number;
   deadline: number;
+  /** Slow start window (epoch ms); since === until when there is none. */
+  since: number;
+  until: number;
 }
 
 interface PoolState {
@@ -23,6 +28,8 @@ interface PoolState {
   holders: Map<string, number>;
   /** holder -> backend id -> slots held */
   leases: Map<string, Map<string, number>>;
+  /** Round-robin turn counter. */
+  turn: number;
 }
 
 export interface MemoryStoreOptions {
@@ -58,12 +65,13 @@ export class MemoryBalancerStore implements BalancerStore {
       candidates.push({
         id: entry.record.id,
         active: effectiveActive(entry.inflight, entry.reported),
-        weight: entry.record.weight,
+        weight: entry.record.weight * slowStartFactor(now, entry.since, entry.until),
         draining: entry.record.state === 'draining',
         entry,
       });
     }
-    const chosen = selectLeastLoaded(candidates, this.random);
+    const policy = options.policy ?? 'least-connections';
+    const chosen = selectByPolicy(policy, candidates, this.random, policy === 'round-robin' ? state.turn++ : 0);
     if (!chosen) return undefined;
     chosen.entry.inflight += 1;
     const held = this.leasesOf(state, holder);
@@ -99,15 +107,16 @@ export class MemoryBalancerStore implements BalancerStore {
     this.poolState(pool).holders.set(holder, livenessDeadline(this.now(), ttlMs));
   }
 
-  async register(record: BackendRecord, ttlMs: number): Promise<RegisterResult> {
+  async register(record: BackendRecord, ttlMs: number, options: RegisterOptions = {}): Promise<RegisterResult> {
     const state = this.poolState(record.pool);
-    const deadline = livenessDeadline(this.now(), ttlMs);
+    const now = this.now();
+    const deadline = livenessDeadline(now, ttlMs);
+    const until = now + (options.slowStartMs ?? 0);
     const existing = state.backends.get(record.id);
     if (existing) {
-      existing.record = record;
-      existing.deadline = deadline;
+      Object.assign(existing, { record, deadline, since: now, until });
     } else {
-      state.backends.set(record.id, { record, inflight: 0, reported: 0, deadline });
+      state.backends.set(record.id, { record, inflight: 0, reported: 0, deadline, since: now, until });
     }
     return { record, livenessDeadline: deadline };
   }
@@ -197,7 +206,7 @@ export class MemoryBalancerStore implements BalancerStore {
   private poolState(pool: string): PoolState {
     let state = this.poolStates.get(pool);
     if (!state) {
-      state = { backends: new Map(), holders: new Map(), leases: new Map() };
+      state = { backends: new Map(), holders: new Map(), leases: new Map(), turn: 0 };
       this.poolStates.set(pool, state);
     }
     return state;

@@ -17,6 +17,10 @@ export interface PoolKeys {
   readonly alive: string;
   /** sorted set: holder (gateway id) -> liveness deadline */
   readonly holders: string;
+  /** hash: id -> "since,until" (Redis clock, ms) of a backend in slow start */
+  readonly warmup: string;
+  /** string: round-robin turn counter */
+  readonly turn: string;
   /** channel: JSON MembershipEvent */
   readonly events: string;
   /** hash: id -> slots that `holder` holds */
@@ -33,6 +37,8 @@ export function poolKeys(prefix: string, pool: string): PoolKeys {
     weight: `${base}weight`,
     alive: `${base}alive`,
     holders: `${base}holders`,
+    warmup: `${base}warmup`,
+    turn: `${base}turn`,
     events: `${base}events`,
     leases: (holder: string) => `${base}leases:${holder}`,
   };

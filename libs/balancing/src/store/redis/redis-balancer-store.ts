@@ -2,9 +2,11 @@ import Redis, { type RedisOptions } from 'ioredis';
 import { BalancingError } from '../../core/errors';
 import { effectiveActive } from '../../core/select-least-loaded';
 import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../../core/types';
+import { SLOW_START_MIN_FRACTION } from '../../core/policies';
 import type {
   BalancerStore,
   MembershipListener,
+  RegisterOptions,
   RegisterResult,
   ReserveOptions,
   SweepResult,
@@ -63,8 +65,9 @@ export class RedisBalancerStore implements BalancerStore {
   async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
     const k = this.keys(pool);
     const reply = (await this.script('reserve')(
-      k.load, k.inflight, k.reported, k.weight, k.alive, k.backends, k.leases(holder),
-      this.random(), ...(options.exclude ?? []),
+      k.load, k.inflight, k.reported, k.weight, k.alive, k.backends, k.leases(holder), k.warmup, k.turn,
+      options.policy ?? 'least-connections', this.random(), this.random(), SLOW_START_MIN_FRACTION,
+      ...(options.exclude ?? []),
     )) as [string, string | null] | null;
     if (!reply) return undefined;
     const [backendId, json] = reply;
@@ -87,13 +90,14 @@ export class RedisBalancerStore implements BalancerStore {
     await this.script('beatHolder')(this.keys(pool).holders, holder, ttlMs);
   }
 
-  async register(record: BackendRecord, ttlMs: number): Promise<RegisterResult> {
+  async register(record: BackendRecord, ttlMs: number, options: RegisterOptions = {}): Promise<RegisterResult> {
     const k = this.keys(record.pool);
     const g = globalKeys(this.prefix);
     const previousPool = await this.redis.hget(g.index, record.id);
     if (previousPool && previousPool !== record.pool) await this.remove(previousPool, record.id);
     const deadline = (await this.script('register')(
-      ...this.membershipKeys(k), record.id, JSON.stringify(record), record.weight, ttlMs, record.state,
+      ...this.membershipKeys(k), k.warmup, record.id, JSON.stringify(record), record.weight, ttlMs, record.state,
+      options.slowStartMs ?? 0,
     )) as number;
     await Promise.all([this.redis.sadd(g.pools, record.pool), this.redis.hset(g.index, record.id, record.pool)]);
     return { record, livenessDeadline: Number(deadline) };

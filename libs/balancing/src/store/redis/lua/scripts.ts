@@ -29,41 +29,95 @@ export interface ScriptDefinition {
 }
 
 /**
- * KEYS: load, inflight, reported, weight, alive, backends, leases(holder)
- * ARGV: random in [0, 1), excluded ids...
- * The Redis spelling of selectLeastLoaded: scan `load` from the lowest score, skip excluded and
- * lapsed backends, collect every live backend tied at the lowest score, pick one with ARGV[1],
- * count one more slot on it and on the holder's lease table. Returns {id, record JSON} or false.
+ * KEYS: load, inflight, reported, weight, alive, backends, leases(holder), warmup, turn
+ * ARGV: policy, random1 in [0, 1), random2 in [0, 1), minFraction, excluded ids...
+ * The Redis spelling of core/policies.ts: among live, active, not excluded backends choose by the
+ * policy, count one more slot on the choice and on the holder's lease table.
+ * `load` ranks by max(inflight, reported) / weight; a backend in slow start (`warmup`: id ->
+ * "since,until") is compared at that score divided by its ramp factor. Least-connections scans
+ * `load` from the lowest score and stops at the first score above the best, so a pick touches
+ * only the head of the set. Returns {id, record JSON} or false.
  */
 export const reserve: ScriptDefinition = {
-  numberOfKeys: 7,
+  numberOfKeys: 9,
   lua: `${NOW}${RESCORE}
+local policy, r1, r2, minFraction = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local excluded = {}
-for i = 2, #ARGV do excluded[ARGV[i]] = true end
-local best, bestScore = {}, nil
-local offset, batch, done = 0, 32, false
-while not done do
-  local rows = redis.call('ZRANGE', KEYS[1], offset, offset + batch - 1, 'WITHSCORES')
-  if #rows == 0 then break end
-  for i = 1, #rows, 2 do
-    local score = tonumber(rows[i + 1])
-    if bestScore ~= nil and score > bestScore then done = true; break end
-    local id = rows[i]
-    if not excluded[id] and tonumber(redis.call('ZSCORE', KEYS[5], id) or '-1') >= now then
-      bestScore = score
-      best[#best + 1] = id
+for i = 5, #ARGV do excluded[ARGV[i]] = true end
+local function alive(id)
+  return not excluded[id] and tonumber(redis.call('ZSCORE', KEYS[5], id) or '-1') >= now
+end
+-- Backends in slow start: id -> ramp factor in [minFraction, 1). Finished ramps are dropped.
+local warming, anyWarming = {}, false
+local ramps = redis.call('HGETALL', KEYS[8])
+for i = 1, #ramps, 2 do
+  local since, untilMs = string.match(ramps[i + 1], '^(%d+),(%d+)$')
+  since, untilMs = tonumber(since), tonumber(untilMs)
+  if untilMs == nil or now >= untilMs then
+    redis.call('HDEL', KEYS[8], ramps[i])
+  else
+    warming[ramps[i]] = math.max(minFraction, (now - since) / (untilMs - since))
+    anyWarming = true
+  end
+end
+
+local chosen
+if policy == 'least-connections' then
+  local best, bestScore = {}, nil
+  local function consider(id, score)
+    if bestScore == nil or score < bestScore then best, bestScore = {id}, score
+    elseif score == bestScore then best[#best + 1] = id end
+  end
+  if anyWarming then
+    for id, factor in pairs(warming) do
+      local score = redis.call('ZSCORE', KEYS[1], id)
+      if score and alive(id) then consider(id, tonumber(score) / factor) end
     end
   end
-  offset = offset + batch
+  local offset, batch, done = 0, 32, false
+  while not done do
+    local rows = redis.call('ZRANGE', KEYS[1], offset, offset + batch - 1, 'WITHSCORES')
+    if #rows == 0 then break end
+    for i = 1, #rows, 2 do
+      local id, score = rows[i], tonumber(rows[i + 1])
+      if bestScore ~= nil and score > bestScore then done = true; break end
+      if not warming[id] and alive(id) then consider(id, score) end
+    end
+    offset = offset + batch
+  end
+  if #best > 0 then
+    local index = math.min(#best, math.floor(r1 * #best) + 1)
+    chosen = best[index]
+  end
+else
+  local ids, scores = {}, {}
+  local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local id = rows[i]
+    if alive(id) then
+      ids[#ids + 1] = id
+      scores[id] = tonumber(rows[i + 1]) / (warming[id] or 1)
+    end
+  end
+  if #ids == 1 then
+    chosen = ids[1]
+  elseif #ids > 1 and policy == 'power-of-two' then
+    local i = math.floor(r1 * #ids) + 1
+    local j = math.floor(r2 * (#ids - 1)) + 1
+    if j >= i then j = j + 1 end
+    chosen = ids[i]
+    if scores[ids[j]] < scores[chosen] then chosen = ids[j] end
+  elseif #ids > 1 then
+    table.sort(ids)
+    local turn = redis.call('INCR', KEYS[9]) - 1
+    chosen = ids[(turn % #ids) + 1]
+  end
 end
-if #best == 0 then return false end
-local index = math.floor(tonumber(ARGV[1]) * #best) + 1
-if index > #best then index = #best end
-local id = best[index]
-redis.call('HINCRBY', KEYS[2], id, 1)
-redis.call('HINCRBY', KEYS[7], id, 1)
-rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
-return {id, redis.call('HGET', KEYS[6], id)}
+if not chosen then return false end
+redis.call('HINCRBY', KEYS[2], chosen, 1)
+redis.call('HINCRBY', KEYS[7], chosen, 1)
+rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], chosen)
+return {chosen, redis.call('HGET', KEYS[6], chosen)}
 `,
 };
 
@@ -105,12 +159,13 @@ return 1
 };
 
 /**
- * KEYS: backends, load, inflight, reported, weight, alive
- * ARGV: id, record JSON, weight, ttl ms, state
- * Adds or replaces a backend, keeping the counts of one registered before. Returns the deadline.
+ * KEYS: backends, load, inflight, reported, weight, alive, warmup
+ * ARGV: id, record JSON, weight, ttl ms, state, slow start ms (0: none)
+ * Adds or replaces a backend, keeping the counts of one registered before, and starts its slow
+ * start ramp on the Redis clock. Returns the liveness deadline.
  */
 export const register: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `${NOW}${RESCORE}
 local id = ARGV[1]
 redis.call('HSET', KEYS[1], id, ARGV[2])
@@ -122,6 +177,12 @@ if ARGV[5] == 'active' then
   rescore(KEYS[2], KEYS[3], KEYS[4], KEYS[5], id)
 else
   redis.call('ZREM', KEYS[2], id)
+end
+local slowStart = tonumber(ARGV[6])
+if slowStart > 0 then
+  redis.call('HSET', KEYS[7], id, now .. ',' .. (now + slowStart))
+else
+  redis.call('HDEL', KEYS[7], id)
 end
 local deadline = now + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[6], deadline, id)
