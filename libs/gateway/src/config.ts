@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { isValidName, NAME_RULE } from '@lb/balancing';
-import { bool, bytes, logLevel, ms, nonNegativeInt, port, positiveInt, redisUrl, z } from '@lb/runtime';
+import { isValidName, NAME_RULE, POLICIES } from '@lb/balancing';
+import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
+import { bool, bytes, ConfigError, logLevel, ms, nonNegativeInt, port, positiveInt, redisUrl, z } from '@lb/runtime';
+import { MODES, parseRoutes, type Route } from './routing/route-table';
 
 /** The only list of variables the gateway reads. */
 export const GatewayEnv = z.object({
@@ -10,8 +12,17 @@ export const GatewayEnv = z.object({
   GATEWAY_HOST: z.string().default('0.0.0.0'),
   /** Names this replica's lease table in Redis; unique per process by default. */
   GATEWAY_ID: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).optional(),
-  /** The pool every request goes to. */
+  /** The pool requests go to when GATEWAY_ROUTES is unset. */
   GATEWAY_POOL: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).default('default'),
+  /** proxy: forward and stream back; redirect: answer 307 to the chosen backend with a signed token. */
+  GATEWAY_MODE: z.enum(MODES, { message: 'expected proxy or redirect' }).default('proxy'),
+  /** `[host]/prefix=pool[:mode]`, comma-separated; see routing/route-table.ts. */
+  GATEWAY_ROUTES: z.string().optional(),
+  GATEWAY_POLICY: z.enum(POLICIES, { message: `expected one of ${POLICIES.join(', ')}` }).default('least-connections'),
+  /** `id:base64secret` pairs, comma-separated, first one signs; required when any route redirects. */
+  REDIRECT_KEYS: z.string().optional(),
+  /** How long a redirect's token (and the slot reserved for its client) stays valid. */
+  REDIRECT_TOKEN_TTL_MS: positiveInt(600_000).default(5_000),
   REDIS_URL: redisUrl.optional(),
   REDIS_KEY_PREFIX: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).default('lb'),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms.default(1_000),
@@ -42,11 +53,31 @@ export const GatewayEnv = z.object({
 });
 
 export type GatewayEnvConfig = z.infer<typeof GatewayEnv>;
-export type GatewayConfig = GatewayEnvConfig & { readonly gatewayId: string };
+export type GatewayConfig = GatewayEnvConfig & {
+  readonly gatewayId: string;
+  readonly routes: readonly Route[];
+  /** Present when some route redirects. */
+  readonly keyRing?: KeyRing;
+};
 
-/** Completes the parsed environment with what is derived once at start. */
+/** Completes the parsed environment with what is derived once at start; throws ConfigError. */
 export function resolveGatewayConfig(env: GatewayEnvConfig): GatewayConfig {
-  return { ...env, gatewayId: env.GATEWAY_ID ?? defaultGatewayId() };
+  let routes: Route[];
+  try {
+    routes = parseRoutes(env.GATEWAY_ROUTES, { pool: env.GATEWAY_POOL, mode: env.GATEWAY_MODE });
+  } catch (err) {
+    throw new ConfigError(`GATEWAY_ROUTES=${JSON.stringify(env.GATEWAY_ROUTES)}: ${(err as Error).message}`);
+  }
+  let keyRing: KeyRing | undefined;
+  if (routes.some((r) => r.mode === 'redirect')) {
+    if (!env.REDIRECT_KEYS) throw new ConfigError('REDIRECT_KEYS=(unset): required when a route is in redirect mode; expected id:base64secret[,id:base64secret]');
+    try {
+      keyRing = parseKeyRing(env.REDIRECT_KEYS);
+    } catch (err) {
+      throw new ConfigError(`REDIRECT_KEYS=(hidden): ${(err as Error).message}`);
+    }
+  }
+  return { ...env, gatewayId: env.GATEWAY_ID ?? defaultGatewayId(), routes, keyRing };
 }
 
 function defaultGatewayId(): string {

@@ -13,7 +13,10 @@ import { HolderBeat } from './holder-beat.service';
 import { MembershipWatcher } from './membership/membership-watcher';
 import { GatewayMetrics } from './metrics';
 import { GATEWAY_LOGGER } from './tokens';
+import { ExchangeTracker } from './traffic/exchange-tracker';
+import { Picker } from './traffic/picker';
 import { ProxyHandler } from './traffic/proxy-handler';
+import { SessionHandler } from './traffic/session-handler';
 import { TrafficServer } from './traffic/traffic-server';
 
 /** Closes upstream connection pools after the traffic listener has drained. */
@@ -56,11 +59,19 @@ export class GatewayModule {
             }),
         },
         UpstreamPoolsOwner,
+        { provide: Picker, inject: [BALANCER_STORE], useFactory: (store: BalancerStore) => new Picker(config, store) },
+        { provide: ExchangeTracker, inject: [GatewayMetrics], useFactory: (metrics: GatewayMetrics) => new ExchangeTracker(config, metrics, log) },
         {
           provide: ProxyHandler,
-          inject: [BALANCER_STORE, UpstreamPools, GatewayMetrics],
-          useFactory: (store: BalancerStore, pools: UpstreamPools, metrics: GatewayMetrics) =>
-            new ProxyHandler(config, store, pools, metrics, log),
+          inject: [BALANCER_STORE, Picker, UpstreamPools, ExchangeTracker, GatewayMetrics],
+          useFactory: (store: BalancerStore, picker: Picker, pools: UpstreamPools, tracker: ExchangeTracker, metrics: GatewayMetrics) =>
+            new ProxyHandler(config, store, picker, pools, tracker, metrics, log),
+        },
+        {
+          provide: SessionHandler,
+          inject: [BALANCER_STORE, Picker, ExchangeTracker, GatewayMetrics],
+          useFactory: (store: BalancerStore, picker: Picker, tracker: ExchangeTracker, metrics: GatewayMetrics) =>
+            new SessionHandler(config, store, picker, tracker, metrics, log),
         },
         TrafficServer,
         HolderBeat,

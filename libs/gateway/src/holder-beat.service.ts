@@ -31,7 +31,8 @@ export class HolderBeat implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.timer);
   }
 
-  private beat(): Promise<void> {
-    return this.store.beatHolder(this.config.GATEWAY_POOL, this.config.gatewayId, this.config.LEASE_TTL_MS);
+  private async beat(): Promise<void> {
+    const pools = new Set(this.config.routes.map((r) => r.pool));
+    await Promise.all([...pools].map((pool) => this.store.beatHolder(pool, this.config.gatewayId, this.config.LEASE_TTL_MS)));
   }
 }

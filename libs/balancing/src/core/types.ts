@@ -39,6 +39,8 @@ export interface Lease {
   readonly publicUrl: string;
   /** The gateway whose lease table holds this slot, so a crashed gateway's slots can be reaped. */
   readonly holder: string;
+  /** Set for a pending reservation (redirect mode): the token id the backend claims it with. */
+  readonly pendingToken?: string;
 }
 
 export type MembershipEventType = 'registered' | 'drained' | 'activated' | 'removed' | 'evicted';

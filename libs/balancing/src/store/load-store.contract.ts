@@ -164,7 +164,7 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       await sleep(60);
       await reserveMany(store, 3);
       expect(await activeById(store)).toEqual({ a: 0, b: 3 });
-      expect(await store.sweep('p1')).toEqual({ evicted: ['a'], reapedHolders: [] });
+      expect(await store.sweep('p1')).toEqual({ evicted: ['a'], reapedHolders: [], expiredPending: 0 });
       expect((await store.list('p1')).map((v) => v.id)).toEqual(['b']);
       expect(await store.heartbeat('p1', 'a', TTL)).toBeUndefined();
       expect(await store.heartbeat('p1', 'b', TTL, 9)).toBeGreaterThan(Date.now());
@@ -179,7 +179,7 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       const deadLeases = await reserveMany(store, 4, 'gw-dead');
       await reserveMany(store, 2, 'gw-live');
       await sleep(60);
-      expect(await store.sweep('p1')).toEqual({ evicted: [], reapedHolders: ['gw-dead'] });
+      expect(await store.sweep('p1')).toEqual({ evicted: [], reapedHolders: ['gw-dead'], expiredPending: 0 });
       expect(await activeById(store)).toEqual({ a: 1, b: 1 });
       await store.release(deadLeases[0]!); // the crashed gateway's late release changes nothing
       expect(await activeById(store)).toEqual({ a: 1, b: 1 });
@@ -226,6 +226,33 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       const d = (await activeById(store)).d;
       expect(d).toBeGreaterThanOrEqual(min);
       expect(d).toBeLessThanOrEqual(max);
+    });
+
+    it('hands a pending (redirect) reservation to the backend that claims it, exactly once', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      const lease = await store.reserve('p1', 'gw-1', { pending: { tokenId: 't1', ttlMs: TTL } });
+      expect(lease).toMatchObject({ backendId: 'a', pendingToken: 't1' });
+      expect((await store.get('p1', 'a'))?.active).toBe(1);
+      expect(await store.claim('p1', 'b', 't1')).toBe(false); // issued for another backend
+      expect(await store.claim('p1', 'a', 't1')).toBe(true);
+      expect(await store.get('p1', 'a')).toMatchObject({ inflight: 0, reported: 1, active: 1 });
+      expect(await store.claim('p1', 'a', 't1')).toBe(false); // a replay
+      await store.release(lease!); // nothing left to cancel
+      expect((await store.get('p1', 'a'))?.active).toBe(1);
+    });
+
+    it('lets a pending reservation whose client never comes lapse, or be cancelled', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'));
+      await store.reserve('p1', 'gw-1', { pending: { tokenId: 'never', ttlMs: 30 } });
+      const cancelled = await store.reserve('p1', 'gw-1', { pending: { tokenId: 'cancel', ttlMs: TTL } });
+      expect((await store.get('p1', 'a'))?.inflight).toBe(2);
+      await store.release(cancelled!);
+      await sleep(60);
+      expect((await store.sweep('p1')).expiredPending).toBe(1);
+      expect((await store.get('p1', 'a'))?.inflight).toBe(0);
+      expect(await store.claim('p1', 'a', 'never')).toBe(false);
     });
 
     it('knows which pool an id lives in and lists pools', async () => {

@@ -6,6 +6,11 @@ export interface ReserveOptions {
   readonly exclude?: readonly string[];
   /** Default: least-connections. */
   readonly policy?: Policy;
+  /**
+   * Redirect mode: the slot waits under `tokenId` for the client to arrive at the backend (which
+   * claims it) and lapses after `ttlMs` if it never does.
+   */
+  readonly pending?: { readonly tokenId: string; readonly ttlMs: number };
 }
 
 export interface RegisterOptions {
@@ -20,8 +25,13 @@ export interface LoadStore {
    * on it, held by `holder` (a gateway id). Undefined when no backend is eligible.
    */
   reserve(pool: string, holder: string, options?: ReserveOptions): Promise<Lease | undefined>;
-  /** Ends what reserve() counted. Callers release each lease once (see `LeaseHandle`). */
+  /** Ends what reserve() counted (a pending reservation is cancelled). Callers release each lease once (see `LeaseHandle`). */
   release(lease: Lease): Promise<void>;
+  /**
+   * The backend a redirected client reached takes over its pending reservation. True exactly once
+   * per token: false means unknown, lapsed, issued for another backend, or already used (a replay).
+   */
+  claim(pool: string, backendId: string, tokenId: string): Promise<boolean>;
   /** A backend's own total; the pick compares max(gateway in-flight, reported). False if unknown. */
   report(pool: string, backendId: string, active: number): Promise<boolean>;
   /** Keeps `holder`'s leases from being reaped for `ttlMs`. */
@@ -53,6 +63,8 @@ export interface MembershipStore {
 export interface SweepResult {
   readonly evicted: string[];
   readonly reapedHolders: string[];
+  /** Pending redirect reservations whose client never came. */
+  readonly expiredPending: number;
 }
 
 export type MembershipListener = (event: MembershipEvent) => void;

@@ -3,7 +3,7 @@ import { BALANCER_STORE } from '@lb/balancing/nest';
 import type { EventBus, MembershipEvent } from '@lb/balancing';
 import { UpstreamPools } from '@lb/proxy';
 import type { Logger } from '@lb/runtime';
-import { ProxyHandler } from '../traffic/proxy-handler';
+import { Picker } from '../traffic/picker';
 import { GATEWAY_LOGGER } from '../tokens';
 
 /**
@@ -17,7 +17,7 @@ export class MembershipWatcher implements OnApplicationBootstrap, OnApplicationS
   constructor(
     @Inject(BALANCER_STORE) private readonly events: EventBus,
     private readonly pools: UpstreamPools,
-    private readonly handler: ProxyHandler,
+    private readonly picker: Picker,
     @Inject(GATEWAY_LOGGER) private readonly log: Logger,
   ) {}
 
@@ -32,9 +32,9 @@ export class MembershipWatcher implements OnApplicationBootstrap, OnApplicationS
   private onEvent(event: MembershipEvent): void {
     this.log.info({ event }, 'membership changed');
     if (event.type !== 'removed' && event.type !== 'evicted') return;
-    const origin = this.handler.originsById.get(event.id);
+    const origin = this.picker.originsById.get(event.id);
     if (!origin) return;
-    this.handler.originsById.delete(event.id);
+    this.picker.originsById.delete(event.id);
     void this.pools.retire(origin);
   }
 }

@@ -1,23 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { LeaseHandle, type Lease, type LoadStore } from '@lb/balancing';
+import { signToken, splitToken, withToken } from '@lb/balancing/token';
 import {
   BodyLimit,
   BodyTooLargeError,
   failedBeforeSending,
   forwardRequest,
-  forwardUpgrade,
   statusForUpstreamFailure,
   upstreamFailureCode,
   upstreamRequestHeaders,
   type ForwardOutcome,
   type UpstreamPools,
 } from '@lb/proxy';
-import { problem, writeProblem, writeRawProblem, type Logger, type Problem } from '@lb/runtime';
+import { problem, writeProblem, type Logger, type Problem } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
-import { Ejections } from './ejections';
+import { matchRoute, type Route } from '../routing/route-table';
+import type { ExchangeTracker } from './exchange-tracker';
+import type { Picker } from './picker';
+import { gatewayProblems } from './gateway-problems';
 import { requestIdFor } from './request-id';
 
 /** Methods that may be replayed on another backend when the first one could not be reached. */
@@ -28,103 +31,80 @@ interface Exchange {
   readonly res: ServerResponse;
   readonly requestId: string;
   readonly startedAt: number;
-  readonly pool: string;
+  readonly route: Route;
   readonly hasBody: boolean;
   readonly knownLength: boolean;
   /** Backends this request already failed on. */
   readonly tried: string[];
   lease?: LeaseHandle;
+  backend?: string;
   abortUpstream?: (reason: Error) => void;
   upstreamError?: string;
 }
 
 /**
- * The traffic path, one function per step and no framework on it: pick and reserve (one Redis
- * round trip), forward, and give the slot back exactly once when the exchange ends however it
- * ends. The release is fire-and-forget, so it never delays the response.
+ * The HTTP traffic path, no framework on it: route, pick and reserve (one Redis round trip), then
+ * forward and give the slot back exactly once when the exchange ends however it ends (the release
+ * is fire-and-forget, off the response path) - or, in redirect mode, answer 307 with a signed token
+ * and leave the slot pending for the backend to claim.
  */
 export class ProxyHandler {
-  private readonly ejections: Ejections;
-  private inFlightCount = 0;
-  /** Origin of each backend this gateway has sent to, so its pool can be closed when it leaves. */
-  readonly originsById = new Map<string, string>();
+  private readonly problems: ReturnType<typeof gatewayProblems>;
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly store: LoadStore,
+    private readonly picker: Picker,
     private readonly pools: UpstreamPools,
+    private readonly tracker: ExchangeTracker,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
   ) {
-    this.ejections = new Ejections(config.UPSTREAM_EJECT_MS);
-  }
-
-  get inFlight(): number {
-    return this.inFlightCount;
+    this.problems = gatewayProblems(config);
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = requestIdFor(req.headers['x-request-id']);
-    const pool = this.config.GATEWAY_POOL;
-    const exchange: Exchange = {
+    res.setHeader('x-request-id', requestId);
+    // No open proxy: only origin-form targets ("/path?query") are forwarded, to registered backends.
+    if (req.url === undefined || req.url[0] !== '/') {
+      writeProblem(res, this.problems.invalidTarget());
+      return;
+    }
+    const route = matchRoute(this.config.routes, req.headers.host, req.url);
+    if (!route) {
+      writeProblem(res, problem(404, 'no-route', 'no route of this gateway matches this host and path'));
+      return;
+    }
+    const x: Exchange = {
       req,
       res,
       requestId,
       startedAt: performance.now(),
-      pool,
+      route,
       hasBody: req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0',
       knownLength: req.headers['content-length'] !== undefined,
       tried: [],
     };
-    this.inFlightCount++;
-    this.metrics.inFlight.inc({ pool });
-    res.setHeader('x-request-id', requestId);
-    res.once('close', () => this.onClose(exchange));
-
-    if (this.inFlightCount > this.config.GATEWAY_MAX_SESSIONS) {
-      this.reject(exchange, this.tooManySessions(), { 'retry-after': '1' });
+    if (this.tracker.full) {
+      this.reject(x, this.problems.tooManySessions(), { 'retry-after': '1' });
       return;
     }
-    // No open proxy: only origin-form targets ("/path?query") are forwarded, to registered backends.
-    if (req.url === undefined || req.url[0] !== '/') {
-      this.reject(exchange, problem(400, 'invalid-target', 'only origin-form request targets (starting with "/") are accepted', { field: 'request-target' }));
+    this.tracker.begin(route.pool);
+    res.once('close', () => this.onClose(x));
+    if (Number(req.headers['content-length'] ?? 0) > this.config.GATEWAY_MAX_BODY_BYTES) {
+      this.reject(x, this.problems.bodyTooLarge(), { connection: 'close' });
       return;
     }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > this.config.GATEWAY_MAX_BODY_BYTES) {
-      this.reject(exchange, this.bodyTooLarge(), { connection: 'close' });
-      return;
-    }
-    void this.attempt(exchange);
+    if (route.mode === 'redirect') void this.redirect(x);
+    else void this.forward(x);
   };
 
-  private async attempt(x: Exchange): Promise<void> {
-    let lease: Lease | undefined;
-    try {
-      lease = await this.reserve(x);
-    } catch (err) {
-      this.metrics.storeErrors.inc({ operation: 'reserve' });
-      this.log.error({ err, reqId: x.requestId, pool: x.pool }, 'load store unavailable');
-      this.reject(x, problem(503, 'store-unavailable', 'the load store cannot be reached; try again shortly'), { 'retry-after': '1' });
-      return;
-    }
-    if (x.res.destroyed) {
-      // The client left while we were picking: give the slot back at once.
-      if (lease) new LeaseHandle(lease, this.store, this.onReleaseError).release();
-      return;
-    }
-    if (!lease) {
-      this.reject(
-        x,
-        x.tried.length > 0 // every backend left to try has failed this request already
-          ? problem(502, 'upstream-failed', `no backend of pool "${x.pool}" could be reached (tried ${x.tried.join(', ')})`)
-          : problem(503, 'no-backend', `no live backend in pool "${x.pool}"`),
-        x.tried.length > 0 ? {} : { 'retry-after': '1' },
-      );
-      return;
-    }
+  private async forward(x: Exchange): Promise<void> {
+    const lease = await this.pick(x);
+    if (!lease) return;
     x.lease = new LeaseHandle(lease, this.store, this.onReleaseError);
-    this.originsById.set(lease.backendId, lease.url);
+    x.backend = lease.backendId;
     const body = !x.hasBody ? null : x.knownLength ? x.req : x.req.pipe(new BodyLimit(this.config.GATEWAY_MAX_BODY_BYTES));
     const upstream = forwardRequest(
       this.pools.get(lease.url),
@@ -141,128 +121,72 @@ export class ProxyHandler {
         bodyTimeoutMs: this.config.UPSTREAM_BODY_TIMEOUT_MS,
       },
       x.res,
-      (outcome) => this.onUpstreamDone(x, lease as Lease, outcome),
+      (outcome) => this.onUpstreamDone(x, lease, outcome),
     );
     x.abortUpstream = (reason) => upstream.abort(reason);
   }
 
   /**
-   * A WebSocket (or other Upgrade) session: one slot on its backend from the handshake until
-   * either side closes, however it closes.
+   * Redirect ("iterative") mode: decide, reserve a pending slot under a fresh token id, answer 307
+   * to the backend's public URL. The client repeats method and body there; the backend verifies
+   * the token and claims the slot, or the slot lapses with the token.
    */
-  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const pool = this.config.GATEWAY_POOL;
-    if (this.inFlightCount >= this.config.GATEWAY_MAX_SESSIONS) {
-      writeRawProblem(socket, this.tooManySessions(), { 'retry-after': '1' });
-      return;
-    }
-    if (req.url === undefined || req.url[0] !== '/') {
-      writeRawProblem(socket, problem(400, 'invalid-target', 'only origin-form request targets (starting with "/") are accepted', { field: 'request-target' }));
-      return;
-    }
-    const requestId = requestIdFor(req.headers['x-request-id']);
-    const startedAt = performance.now();
-    this.inFlightCount++;
-    this.metrics.inFlight.inc({ pool });
-    this.metrics.sessions.inc({ pool });
-    socket.on('error', () => socket.destroy()); // a reset client must not crash the process
-    let lease: LeaseHandle | undefined;
-    let status = 0;
-    socket.once('close', () => {
-      lease?.release();
-      this.inFlightCount--;
-      this.metrics.inFlight.dec({ pool });
-      this.metrics.sessions.dec({ pool });
-      this.metrics.requests.inc({ pool, status: String(status || 499) });
-      if (this.config.GATEWAY_ACCESS_LOG) {
-        this.log.info(
-          { req: { id: requestId, method: req.method, url: req.url }, res: { statusCode: status || 499 }, pool, backend: lease?.lease.backendId, durationMs: Math.round(performance.now() - startedAt) },
-          'session',
-        );
-      }
+  private async redirect(x: Exchange): Promise<void> {
+    const keyRing = this.config.keyRing;
+    if (!keyRing) throw new Error('redirect route without REDIRECT_KEYS'); // refused at start
+    const tokenId = randomBytes(12).toString('base64url');
+    const ttlMs = this.config.REDIRECT_TOKEN_TTL_MS;
+    const lease = await this.pick(x, { tokenId, ttlMs });
+    if (!lease) return;
+    x.backend = lease.backendId;
+    const { pathAndQuery } = splitToken(x.req.url as string); // a token the client brought is not ours to pass on
+    const token = signToken(keyRing, {
+      method: x.req.method as string,
+      pathAndQuery,
+      backendId: lease.backendId,
+      expiresAt: Date.now() + ttlMs,
+      tokenId,
     });
-    const tried: string[] = [];
-    const attempt = async (): Promise<void> => {
-      let reserved: Lease | undefined;
-      try {
-        reserved = await this.reservePick(pool, tried);
-      } catch (err) {
-        this.metrics.storeErrors.inc({ operation: 'reserve' });
-        this.log.error({ err, reqId: requestId, pool }, 'load store unavailable');
-        status = 503;
-        writeRawProblem(socket, problem(503, 'store-unavailable', 'the load store cannot be reached; try again shortly'), { 'retry-after': '1' });
-        return;
-      }
-      if (socket.destroyed) {
-        if (reserved) new LeaseHandle(reserved, this.store, this.onReleaseError).release();
-        return;
-      }
-      if (!reserved) {
-        status = tried.length > 0 ? 502 : 503;
-        writeRawProblem(socket, tried.length > 0 ? problem(502, 'upstream-failed', `no backend of pool "${pool}" could be reached`) : problem(503, 'no-backend', `no live backend in pool "${pool}"`));
-        return;
-      }
-      const current = reserved;
-      lease = new LeaseHandle(current, this.store, this.onReleaseError);
-      this.originsById.set(current.backendId, current.url);
-      forwardUpgrade(
-        socket,
-        head,
-        {
-          origin: current.url,
-          path: req.url as string,
-          method: req.method as string,
-          headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp: req.socket.remoteAddress, proto: 'http', requestId }),
-          upgrade: String(req.headers.upgrade),
-          connectTimeoutMs: this.config.UPSTREAM_CONNECT_TIMEOUT_MS,
-          idleTimeoutMs: this.config.GATEWAY_SESSION_IDLE_TIMEOUT_MS,
-        },
-        (outcome) => {
-          if (outcome.kind === 'upgraded') status = 101;
-          else if (outcome.kind === 'refused') status = outcome.status;
-          else {
-            const code = upstreamFailureCode(outcome.error);
-            this.metrics.upstreamFailures.inc({ pool, code });
-            if (failedBeforeSending(outcome.error) && !socket.destroyed) {
-              this.ejections.eject(current.backendId);
-              lease?.release();
-              lease = undefined;
-              tried.push(current.backendId);
-              if (tried.length <= this.config.UPSTREAM_RETRIES) {
-                void attempt();
-                return;
-              }
-            }
-            status = statusForUpstreamFailure(outcome.error);
-            writeRawProblem(socket, problem(status, 'upstream-failed', `backend ${current.backendId} failed (${code})`));
-          }
-        },
-        () => socket.destroy(),
-      );
-    };
-    void attempt();
-  };
-
-  private reserve(x: Exchange): Promise<Lease | undefined> {
-    return this.reservePick(x.pool, x.tried);
+    x.res.writeHead(307, {
+      location: `${lease.publicUrl}${withToken(pathAndQuery, token)}`,
+      'cache-control': 'no-store',
+      'content-length': '0',
+      // The client sends the body again to the backend; do not read this copy of it.
+      ...(x.hasBody ? { connection: 'close' } : {}),
+    });
+    x.res.end();
   }
 
-  private async reservePick(pool: string, tried: readonly string[]): Promise<Lease | undefined> {
-    const ejected = this.ejections.current();
-    const exclude = ejected.length === 0 ? tried : [...new Set([...ejected, ...tried])];
-    const lease = await this.store.reserve(pool, this.config.gatewayId, { exclude });
-    // Every backend ejected: try them anyway rather than refuse (they may be back).
-    if (!lease && ejected.length > 0) return this.store.reserve(pool, this.config.gatewayId, { exclude: tried });
+  /** Reserves a slot; on failure answers the client and returns undefined. */
+  private async pick(x: Exchange, pending?: { tokenId: string; ttlMs: number }): Promise<Lease | undefined> {
+    let lease: Lease | undefined;
+    try {
+      lease = await this.picker.pick(x.route.pool, x.tried, pending);
+    } catch (err) {
+      this.metrics.storeErrors.inc({ operation: 'reserve' });
+      this.log.error({ err, reqId: x.requestId, pool: x.route.pool }, 'load store unavailable');
+      this.reject(x, this.problems.storeUnavailable(), { 'retry-after': '1' });
+      return undefined;
+    }
+    if (x.res.destroyed) {
+      // The client left while we were picking: give the slot back at once.
+      if (lease) new LeaseHandle(lease, this.store, this.onReleaseError).release();
+      return undefined;
+    }
+    if (!lease) {
+      this.reject(x, this.problems.noBackend(x.route.pool, x.tried), x.tried.length > 0 ? {} : { 'retry-after': '1' });
+      return undefined;
+    }
     return lease;
   }
 
   private onUpstreamDone(x: Exchange, lease: Lease, outcome: ForwardOutcome): void {
-    if (outcome.ok) return; // the response is complete; 'close' releases and logs
+    if (outcome.ok) return; // the response is complete; 'close' releases and records
     const { error } = outcome;
-    if (x.res.destroyed && !x.res.writableFinished) return; // client went away: nothing to answer
+    if (x.res.destroyed && !x.res.writableFinished) return; // the client went away: nothing to answer
     const code = upstreamFailureCode(error);
     x.upstreamError = code;
-    this.metrics.upstreamFailures.inc({ pool: x.pool, code });
+    this.metrics.upstreamFailures.inc({ pool: x.route.pool, code });
     if (outcome.responseStarted) {
       // Mid-body failure: the status line is gone, so cut the connection rather than end cleanly.
       this.log.warn({ reqId: x.requestId, backend: lease.backendId, code }, 'upstream failed mid-response');
@@ -270,27 +194,21 @@ export class ProxyHandler {
       return;
     }
     if (error instanceof BodyTooLargeError || (error as { cause?: unknown }).cause instanceof BodyTooLargeError) {
-      this.reject(x, this.bodyTooLarge(), { connection: 'close' });
+      this.reject(x, this.problems.bodyTooLarge(), { connection: 'close' });
       return;
     }
     if (failedBeforeSending(error)) {
-      this.ejections.eject(lease.backendId);
+      this.picker.eject(lease.backendId);
       if (this.mayRetry(x)) {
         x.lease?.release();
         x.lease = undefined;
         x.tried.push(lease.backendId);
-        void this.attempt(x);
+        void this.forward(x);
         return;
       }
     }
     this.log.warn({ reqId: x.requestId, backend: lease.backendId, code }, 'upstream failed');
-    const status = statusForUpstreamFailure(error);
-    this.reject(
-      x,
-      status === 504
-        ? problem(504, 'upstream-timeout', `backend ${lease.backendId} did not answer in time`)
-        : problem(502, 'upstream-failed', `backend ${lease.backendId} failed (${code})`),
-    );
+    this.reject(x, this.problems.upstreamFailure(statusForUpstreamFailure(error), lease.backendId, code));
   }
 
   private mayRetry(x: Exchange): boolean {
@@ -300,44 +218,25 @@ export class ProxyHandler {
   private onClose(x: Exchange): void {
     x.lease?.release();
     if (!x.res.writableFinished) x.abortUpstream?.(new Error('client closed the connection'));
-    this.inFlightCount--;
-    const status = x.res.writableFinished ? x.res.statusCode : 499; // 499: client closed first (nginx's convention)
-    const seconds = (performance.now() - x.startedAt) / 1000;
-    this.metrics.inFlight.dec({ pool: x.pool });
-    this.metrics.requests.inc({ pool: x.pool, status: String(status) });
-    this.metrics.duration.observe({ pool: x.pool }, seconds);
-    if (this.config.GATEWAY_ACCESS_LOG) {
-      this.log.info(
-        {
-          req: { id: x.requestId, method: x.req.method, url: x.req.url },
-          res: { statusCode: status },
-          pool: x.pool,
-          backend: x.lease?.lease.backendId,
-          upstreamError: x.upstreamError,
-          durationMs: Math.round(seconds * 1e4) / 10,
-        },
-        'request',
-      );
-    }
-  }
-
-  private reject(x: Exchange, body: ReturnType<typeof problem>, headers: Record<string, string> = {}): void {
-    writeProblem(x.res, body, headers);
-  }
-
-  private tooManySessions(): Problem {
-    return problem(503, 'too-many-sessions', `this gateway holds its limit of ${this.config.GATEWAY_MAX_SESSIONS} concurrent sessions`);
-  }
-
-  private bodyTooLarge() {
-    return problem(413, 'body-too-large', `request bodies are limited to ${this.config.GATEWAY_MAX_BODY_BYTES} bytes`, {
-      field: 'body',
-      allowed: `at most ${this.config.GATEWAY_MAX_BODY_BYTES} bytes`,
+    this.tracker.end({
+      requestId: x.requestId,
+      method: x.req.method,
+      url: x.req.url,
+      pool: x.route.pool,
+      status: x.res.writableFinished ? x.res.statusCode : 499, // 499: the client closed first (nginx's convention)
+      backend: x.backend,
+      startedAt: x.startedAt,
+      upstreamError: x.upstreamError,
+      kind: x.route.mode === 'redirect' ? 'redirect' : 'request',
     });
   }
 
+  private reject(x: Exchange, body: Problem, headers: Record<string, string> = {}): void {
+    writeProblem(x.res, body, headers);
+  }
+
   private readonly onReleaseError = (err: unknown, lease: Lease): void => {
-    // The holder's lease table still has the slot; it is reaped if this gateway stops beating.
+    // The slot stays in this gateway's lease table; it is reaped if this gateway stops beating.
     this.metrics.storeErrors.inc({ operation: 'release' });
     this.log.error({ err, backend: lease.backendId, pool: lease.pool }, 'release failed');
   };

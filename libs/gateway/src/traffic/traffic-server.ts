@@ -4,7 +4,9 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { problem, writeRawProblem, type Logger } from '@lb/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GATEWAY_LOGGER } from '../tokens';
+import { ExchangeTracker } from './exchange-tracker';
 import { ProxyHandler } from './proxy-handler';
+import { SessionHandler } from './session-handler';
 
 /**
  * Owns the traffic listener: a bare node:http server (every path belongs to the backends; no
@@ -17,6 +19,8 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly handler: ProxyHandler,
+    private readonly sessions: SessionHandler,
+    private readonly tracker: ExchangeTracker,
     @Inject(GATEWAY_LOGGER) private readonly log: Logger,
   ) {}
 
@@ -38,7 +42,7 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
       },
       this.handler.handle,
     );
-    server.on('upgrade', this.handler.handleUpgrade);
+    server.on('upgrade', this.sessions.handle);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -58,11 +62,11 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const deadline = Date.now() + this.config.GATEWAY_DRAIN_TIMEOUT_MS;
-    while (this.handler.inFlight > 0 && Date.now() < deadline) {
+    while (this.tracker.inFlight > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
       server.closeIdleConnections();
     }
-    if (this.handler.inFlight > 0) this.log.warn({ inFlight: this.handler.inFlight }, 'drain timeout: cutting remaining connections');
+    if (this.tracker.inFlight > 0) this.log.warn({ inFlight: this.tracker.inFlight }, 'drain timeout: cutting remaining connections');
     server.closeAllConnections();
     await closed;
   }

@@ -30,6 +30,8 @@ interface PoolState {
   leases: Map<string, Map<string, number>>;
   /** Round-robin turn counter. */
   turn: number;
+  /** Redirect token id -> reservation waiting for its client. */
+  pending: Map<string, { backendId: string; expiresAt: number }>;
 }
 
 export interface MemoryStoreOptions {
@@ -74,18 +76,39 @@ export class MemoryBalancerStore implements BalancerStore {
     const chosen = selectByPolicy(policy, candidates, this.random, policy === 'round-robin' ? state.turn++ : 0);
     if (!chosen) return undefined;
     chosen.entry.inflight += 1;
+    const lease: Lease = { pool, backendId: chosen.id, url: chosen.entry.record.url, publicUrl: chosen.entry.record.publicUrl, holder };
+    if (options.pending) {
+      state.pending.set(options.pending.tokenId, { backendId: chosen.id, expiresAt: now + options.pending.ttlMs });
+      return { ...lease, pendingToken: options.pending.tokenId };
+    }
     const held = this.leasesOf(state, holder);
     held.set(chosen.id, (held.get(chosen.id) ?? 0) + 1);
-    return {
-      pool,
-      backendId: chosen.id,
-      url: chosen.entry.record.url,
-      publicUrl: chosen.entry.record.publicUrl,
-      holder,
-    };
+    return lease;
+  }
+
+  async claim(pool: string, backendId: string, tokenId: string): Promise<boolean> {
+    return this.settlePending(pool, tokenId, backendId);
+  }
+
+  /** Exactly once per token: whoever deletes it settles it. */
+  private settlePending(pool: string, tokenId: string, claimant?: string): boolean {
+    const state = this.poolStates.get(pool);
+    const pending = state?.pending.get(tokenId);
+    if (!state || !pending || (claimant !== undefined && pending.backendId !== claimant)) return false;
+    state.pending.delete(tokenId);
+    const entry = state.backends.get(pending.backendId);
+    if (entry) {
+      entry.inflight = Math.max(0, entry.inflight - 1);
+      if (claimant !== undefined) entry.reported += 1;
+    }
+    return true;
   }
 
   async release(lease: Lease): Promise<void> {
+    if (lease.pendingToken) {
+      this.settlePending(lease.pool, lease.pendingToken);
+      return;
+    }
     const state = this.poolStates.get(lease.pool);
     const held = state?.leases.get(lease.holder);
     const count = held?.get(lease.backendId) ?? 0;
@@ -162,7 +185,7 @@ export class MemoryBalancerStore implements BalancerStore {
 
   async sweep(pool: string): Promise<SweepResult> {
     const state = this.poolStates.get(pool);
-    if (!state) return { evicted: [], reapedHolders: [] };
+    if (!state) return { evicted: [], reapedHolders: [], expiredPending: 0 };
     const now = this.now();
     const evicted: string[] = [];
     for (const [id, entry] of state.backends) {
@@ -182,7 +205,13 @@ export class MemoryBalancerStore implements BalancerStore {
       state.holders.delete(holder);
       reapedHolders.push(holder);
     }
-    return { evicted, reapedHolders };
+    let expiredPending = 0;
+    for (const [tokenId, pending] of state.pending) {
+      if (pending.expiresAt >= now) continue;
+      this.settlePending(pool, tokenId);
+      expiredPending++;
+    }
+    return { evicted, reapedHolders, expiredPending };
   }
 
   async publish(event: MembershipEvent): Promise<void> {
@@ -206,7 +235,7 @@ export class MemoryBalancerStore implements BalancerStore {
   private poolState(pool: string): PoolState {
     let state = this.poolStates.get(pool);
     if (!state) {
-      state = { backends: new Map(), holders: new Map(), leases: new Map(), turn: 0 };
+      state = { backends: new Map(), holders: new Map(), leases: new Map(), turn: 0, pending: new Map() };
       this.poolStates.set(pool, state);
     }
     return state;

@@ -21,6 +21,10 @@ export interface PoolKeys {
   readonly warmup: string;
   /** string: round-robin turn counter */
   readonly turn: string;
+  /** hash: redirect token id -> backend id, for reservations waiting for their client */
+  readonly pending: string;
+  /** sorted set: redirect token id -> expiry (epoch ms) */
+  readonly pendingExpiry: string;
   /** channel: JSON MembershipEvent */
   readonly events: string;
   /** hash: id -> slots that `holder` holds */
@@ -39,6 +43,8 @@ export function poolKeys(prefix: string, pool: string): PoolKeys {
     holders: `${base}holders`,
     warmup: `${base}warmup`,
     turn: `${base}turn`,
+    pending: `${base}pending`,
+    pendingExpiry: `${base}pending-expiry`,
     events: `${base}events`,
     leases: (holder: string) => `${base}leases:${holder}`,
   };

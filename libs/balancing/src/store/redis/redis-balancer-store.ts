@@ -65,20 +65,29 @@ export class RedisBalancerStore implements BalancerStore {
   async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
     const k = this.keys(pool);
     const reply = (await this.script('reserve')(
-      k.load, k.inflight, k.reported, k.weight, k.alive, k.backends, k.leases(holder), k.warmup, k.turn,
+      k.load, k.inflight, k.reported, k.weight, k.alive, k.backends, k.leases(holder), k.warmup, k.turn, k.pending, k.pendingExpiry,
       options.policy ?? 'least-connections', this.random(), this.random(), SLOW_START_MIN_FRACTION,
-      ...(options.exclude ?? []),
+      options.pending?.tokenId ?? '', options.pending?.ttlMs ?? 0, ...(options.exclude ?? []),
     )) as [string, string | null] | null;
     if (!reply) return undefined;
     const [backendId, json] = reply;
     if (!json) return undefined;
     const record = parseRecord(json);
-    return { pool, backendId, url: record.url, publicUrl: record.publicUrl, holder };
+    const lease: Lease = { pool, backendId, url: record.url, publicUrl: record.publicUrl, holder };
+    return options.pending ? { ...lease, pendingToken: options.pending.tokenId } : lease;
   }
 
   async release(lease: Lease): Promise<void> {
     const k = this.keys(lease.pool);
+    if (lease.pendingToken) {
+      await this.script('settlePending')(...this.pendingKeys(k), lease.pendingToken, '', 'cancel');
+      return;
+    }
     await this.script('release')(k.load, k.inflight, k.reported, k.weight, k.leases(lease.holder), lease.backendId);
+  }
+
+  async claim(pool: string, backendId: string, tokenId: string): Promise<boolean> {
+    return (await this.script('settlePending')(...this.pendingKeys(this.keys(pool)), tokenId, backendId, 'claim')) === 1;
   }
 
   async report(pool: string, backendId: string, active: number): Promise<boolean> {
@@ -177,7 +186,8 @@ export class RedisBalancerStore implements BalancerStore {
       );
       if (reaped === 1) reapedHolders.push(holder);
     }
-    return { evicted, reapedHolders };
+    const expiredPending = Number(await this.script('expirePending')(...this.pendingKeys(k)));
+    return { evicted, reapedHolders, expiredPending };
   }
 
   async publish(event: MembershipEvent): Promise<void> {
@@ -219,6 +229,10 @@ export class RedisBalancerStore implements BalancerStore {
       this.keysByPool.set(pool, k);
     }
     return k;
+  }
+
+  private pendingKeys(k: PoolKeys): string[] {
+    return [k.load, k.inflight, k.reported, k.weight, k.pending, k.pendingExpiry];
   }
 
   private membershipKeys(k: PoolKeys): string[] {

@@ -29,21 +29,25 @@ export interface ScriptDefinition {
 }
 
 /**
- * KEYS: load, inflight, reported, weight, alive, backends, leases(holder), warmup, turn
- * ARGV: policy, random1 in [0, 1), random2 in [0, 1), minFraction, excluded ids...
+ * KEYS: load, inflight, reported, weight, alive, backends, leases(holder), warmup, turn, pending, pendingExpiry
+ * ARGV: policy, random1 in [0, 1), random2 in [0, 1), minFraction, pending token id ('' for a
+ *       lease), pending ttl ms, excluded ids...
  * The Redis spelling of core/policies.ts: among live, active, not excluded backends choose by the
  * policy, count one more slot on the choice and on the holder's lease table.
  * `load` ranks by max(inflight, reported) / weight; a backend in slow start (`warmup`: id ->
  * "since,until") is compared at that score divided by its ramp factor. Least-connections scans
  * `load` from the lowest score and stops at the first score above the best, so a pick touches
- * only the head of the set. Returns {id, record JSON} or false.
+ * only the head of the set. A pending reservation (redirect mode) is recorded under its token id
+ * with an expiry instead of in the holder's lease table: the backend claims it when the client
+ * arrives, or it lapses. Returns {id, record JSON} or false.
  */
 export const reserve: ScriptDefinition = {
-  numberOfKeys: 9,
+  numberOfKeys: 11,
   lua: `${NOW}${RESCORE}
 local policy, r1, r2, minFraction = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local pendingToken, pendingTtl = ARGV[5], tonumber(ARGV[6])
 local excluded = {}
-for i = 5, #ARGV do excluded[ARGV[i]] = true end
+for i = 7, #ARGV do excluded[ARGV[i]] = true end
 local function alive(id)
   return not excluded[id] and tonumber(redis.call('ZSCORE', KEYS[5], id) or '-1') >= now
 end
@@ -115,7 +119,12 @@ else
 end
 if not chosen then return false end
 redis.call('HINCRBY', KEYS[2], chosen, 1)
-redis.call('HINCRBY', KEYS[7], chosen, 1)
+if pendingToken ~= '' then
+  redis.call('HSET', KEYS[10], pendingToken, chosen)
+  redis.call('ZADD', KEYS[11], now + pendingTtl, pendingToken)
+else
+  redis.call('HINCRBY', KEYS[7], chosen, 1)
+end
 rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], chosen)
 return {chosen, redis.call('HGET', KEYS[6], chosen)}
 `,
@@ -315,7 +324,54 @@ return 1
 `,
 };
 
+/**
+ * KEYS: load, inflight, reported, weight, pending, pendingExpiry
+ * ARGV: token id, backend id ('' to cancel from the gateway side), 'claim' | 'cancel'
+ * Settles one pending reservation exactly once (HDEL decides). A claim comes from the backend the
+ * token was issued for when the client arrives: the slot moves from the gateways' count to the
+ * backend's own count in one step, so the backend is never under-counted in between.
+ * Returns 1 when this call settled it, 0 when it was unknown (already claimed: a replay; lapsed;
+ * or issued for another backend).
+ */
+export const settlePending: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `${RESCORE}
+local token, backend, mode = ARGV[1], ARGV[2], ARGV[3]
+local id = redis.call('HGET', KEYS[5], token)
+if not id or (backend ~= '' and id ~= backend) then return 0 end
+redis.call('HDEL', KEYS[5], token)
+redis.call('ZREM', KEYS[6], token)
+if redis.call('HINCRBY', KEYS[2], id, -1) < 0 then redis.call('HSET', KEYS[2], id, 0) end
+if mode == 'claim' and redis.call('HEXISTS', KEYS[4], id) == 1 then redis.call('HINCRBY', KEYS[3], id, 1) end
+rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
+return 1
+`,
+};
+
+/**
+ * KEYS: load, inflight, reported, weight, pending, pendingExpiry
+ * Gives back pending reservations whose client never came. Returns how many.
+ */
+export const expirePending: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `${NOW}${RESCORE}
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(' .. now)
+for _, token in ipairs(lapsed) do
+  local id = redis.call('HGET', KEYS[5], token)
+  redis.call('HDEL', KEYS[5], token)
+  redis.call('ZREM', KEYS[6], token)
+  if id then
+    if redis.call('HINCRBY', KEYS[2], id, -1) < 0 then redis.call('HSET', KEYS[2], id, 0) end
+    rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
+  end
+end
+return #lapsed
+`,
+};
+
 export const SCRIPTS = {
+  settlePending,
+  expirePending,
   reserve,
   release,
   report,

@@ -1,0 +1,63 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '@lb/runtime';
+import type { GatewayConfig } from '../config';
+import type { GatewayMetrics } from '../metrics';
+
+export interface FinishedExchange {
+  readonly requestId: string;
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly pool: string;
+  readonly status: number;
+  readonly backend: string | undefined;
+  readonly startedAt: number;
+  readonly upstreamError?: string;
+  readonly kind: 'request' | 'session' | 'redirect';
+}
+
+/**
+ * Counts exchanges in flight (for the session cap and the drain on shutdown) and records each one
+ * that ends: metrics, and one JSON access line with its request id.
+ */
+export class ExchangeTracker {
+  private count = 0;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  get inFlight(): number {
+    return this.count;
+  }
+
+  get full(): boolean {
+    return this.count >= this.config.GATEWAY_MAX_SESSIONS;
+  }
+
+  begin(pool: string): void {
+    this.count++;
+    this.metrics.inFlight.inc({ pool });
+  }
+
+  end(x: FinishedExchange): void {
+    this.count--;
+    const seconds = (performance.now() - x.startedAt) / 1000;
+    this.metrics.inFlight.dec({ pool: x.pool });
+    this.metrics.requests.inc({ pool: x.pool, status: String(x.status) });
+    this.metrics.duration.observe({ pool: x.pool }, seconds);
+    if (!this.config.GATEWAY_ACCESS_LOG) return;
+    this.log.info(
+      {
+        req: { id: x.requestId, method: x.method, url: x.url },
+        res: { statusCode: x.status },
+        pool: x.pool,
+        backend: x.backend,
+        upstreamError: x.upstreamError,
+        durationMs: Math.round(seconds * 1e4) / 10,
+      },
+      x.kind,
+    );
+  }
+}
