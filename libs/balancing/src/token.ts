@@ -1,1 +1,2 @@
 export * from './token/redirect-token';
+export * from './token/token-guard';

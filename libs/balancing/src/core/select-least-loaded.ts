@@ -27,9 +27,11 @@ export function loadOf(active: number, weight: number): number {
 }
 
 /**
- * The load a pick compares: the gateways know exactly what they sent, the backend knows its own
- * total (including traffic no gateway saw); neither may hide the other.
+ * The load a pick compares. The gateways know exactly what they forward, the backend knows its own
+ * total (including traffic no gateway saw): they count the same requests, so the larger wins and
+ * neither hides the other. Pending redirect reservations are clients that have not reached the
+ * backend yet, counted by nobody else, so they add.
  */
-export function effectiveActive(inflight: number, reported: number): number {
-  return Math.max(inflight, reported);
+export function effectiveActive(inflight: number, reported: number, pending = 0): number {
+  return Math.max(inflight, reported) + pending;
 }

@@ -22,7 +22,9 @@ export interface BackendView extends BackendRecord {
   readonly inflight: number;
   /** The backend's own count of active connections, as last reported (0 when it never reported). */
   readonly reported: number;
-  /** The load a pick compares: max(inflight, reported). */
+  /** Redirect reservations whose client has not arrived yet. */
+  readonly pending: number;
+  /** The load a pick compares: max(inflight, reported) + pending. */
   readonly active: number;
   /** Epoch ms after which the backend is considered gone unless it beats again. */
   readonly livenessDeadline: number;

@@ -234,12 +234,23 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       const lease = await store.reserve('p1', 'gw-1', { pending: { tokenId: 't1', ttlMs: TTL } });
       expect(lease).toMatchObject({ backendId: 'a', pendingToken: 't1' });
       expect((await store.get('p1', 'a'))?.active).toBe(1);
-      expect(await store.claim('p1', 'b', 't1')).toBe(false); // issued for another backend
-      expect(await store.claim('p1', 'a', 't1')).toBe(true);
-      expect(await store.get('p1', 'a')).toMatchObject({ inflight: 0, reported: 1, active: 1 });
-      expect(await store.claim('p1', 'a', 't1')).toBe(false); // a replay
+      expect(await store.claim('p1', 'b', 't1', 1)).toBe(false); // issued for another backend
+      expect(await store.claim('p1', 'a', 't1', 1)).toBe(true);
+      expect(await store.get('p1', 'a')).toMatchObject({ inflight: 0, pending: 0, reported: 1, active: 1 });
+      expect(await store.claim('p1', 'a', 't1', 1)).toBe(false); // a replay
       await store.release(lease!); // nothing left to cancel
       expect((await store.get('p1', 'a'))?.active).toBe(1);
+    });
+
+    it('adds pending reservations to what the backend reports: they are clients it has not seen yet', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      await store.report('p1', 'a', 3);
+      await store.reserve('p1', 'gw-1', { pending: { tokenId: 'p1', ttlMs: TTL } }); // b
+      await store.reserve('p1', 'gw-1', { pending: { tokenId: 'p2', ttlMs: TTL } }); // b
+      await store.report('p1', 'b', 2); // two other clients arrived at b
+      expect(await store.get('p1', 'b')).toMatchObject({ reported: 2, pending: 2, active: 4 });
+      expect((await store.reserve('p1', 'gw-1'))?.backendId).toBe('a');
     });
 
     it('lets a pending reservation whose client never comes lapse, or be cancelled', async () => {
@@ -247,12 +258,12 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       await register(store, backend('a'));
       await store.reserve('p1', 'gw-1', { pending: { tokenId: 'never', ttlMs: 30 } });
       const cancelled = await store.reserve('p1', 'gw-1', { pending: { tokenId: 'cancel', ttlMs: TTL } });
-      expect((await store.get('p1', 'a'))?.inflight).toBe(2);
+      expect((await store.get('p1', 'a'))?.pending).toBe(2);
       await store.release(cancelled!);
       await sleep(60);
       expect((await store.sweep('p1')).expiredPending).toBe(1);
-      expect((await store.get('p1', 'a'))?.inflight).toBe(0);
-      expect(await store.claim('p1', 'a', 'never')).toBe(false);
+      expect((await store.get('p1', 'a'))?.active).toBe(0);
+      expect(await store.claim('p1', 'a', 'never', 1)).toBe(false);
     });
 
     it('knows which pool an id lives in and lists pools', async () => {

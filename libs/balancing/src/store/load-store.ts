@@ -28,10 +28,11 @@ export interface LoadStore {
   /** Ends what reserve() counted (a pending reservation is cancelled). Callers release each lease once (see `LeaseHandle`). */
   release(lease: Lease): Promise<void>;
   /**
-   * The backend a redirected client reached takes over its pending reservation. True exactly once
-   * per token: false means unknown, lapsed, issued for another backend, or already used (a replay).
+   * The backend a redirected client reached takes over its pending reservation, reporting its own
+   * count (`active`, which includes that client) in the same step. True exactly once per token:
+   * false means unknown, lapsed, issued for another backend, or already used (a replay).
    */
-  claim(pool: string, backendId: string, tokenId: string): Promise<boolean>;
+  claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean>;
   /** A backend's own total; the pick compares max(gateway in-flight, reported). False if unknown. */
   report(pool: string, backendId: string, active: number): Promise<boolean>;
   /** Keeps `holder`'s leases from being reaped for `ttlMs`. */

@@ -22,22 +22,38 @@ export interface PlainBackend {
  * a text frame `close:<code>:<reason>` makes the backend close with that code. Every answer,
  * including the 101, carries `x-backend-id`. Open WebSockets count as active.
  */
-export async function startPlainBackend(id: string): Promise<PlainBackend> {
+export interface PlainBackendOptions {
+  /** Runs before the handler (e.g. tokenGuardMiddleware); may rewrite req.url or answer itself. */
+  readonly middleware?: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+  /** Told the active count on every change, as an agent would report it. */
+  readonly report?: (active: number) => void;
+}
+
+export async function startPlainBackend(id: string, options: PlainBackendOptions = {}): Promise<PlainBackend> {
   let active = 0;
   let served = 0;
   let peak = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    active++;
+  const changed = (delta: number) => {
+    active += delta;
     peak = Math.max(peak, active);
+    options.report?.(active);
+  };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('x-backend-id', id);
+    // The guard runs first: a request it refuses is answered at once and never counted, and one it
+    // admits is claimed with the count it is about to add (see activeNow()).
+    if (options.middleware) options.middleware(req, res, (err) => (err ? res.destroy() : handle(req, res)));
+    else handle(req, res);
+  });
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    changed(1);
     let done = false;
-    const finish = () => {
+    res.once('close', () => {
       if (done) return;
       done = true;
-      active--;
+      changed(-1);
       if (res.writableFinished) served++;
-    };
-    res.once('close', finish);
-    res.setHeader('x-backend-id', id);
+    });
     const url = new URL(req.url ?? '/', 'http://backend');
     if (url.pathname === '/echo') {
       res.setHeader(
@@ -55,15 +71,14 @@ export async function startPlainBackend(id: string): Promise<PlainBackend> {
     }, ms);
     res.once('close', () => clearTimeout(timer));
     req.resume();
-  });
+  };
   const wss = new WebSocketServer({ noServer: true });
   wss.on('headers', (headers) => headers.push(`x-backend-id: ${id}`));
   server.on('upgrade', (req, socket, head) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
-      active++;
-      peak = Math.max(peak, active);
+      changed(1);
       ws.once('close', () => {
-        active--;
+        changed(-1);
         served++;
       });
       ws.on('message', (data, isBinary) => {

@@ -59,7 +59,7 @@ export const REFUSAL_DETAIL: Record<TokenRefusal, string> = {
   'wrong-backend': 'the token was issued for another backend',
   'wrong-method': 'the token was issued for another method',
   'wrong-path': 'the token was issued for another path or query',
-  'already-used': 'the token was used before: each redirect is good for one request',
+  'already-used': 'the token was used before, or the slot it reserved has lapsed: each redirect is good for one request, soon after it is issued',
 };
 
 function pathHash(pathAndQuery: string): string {

@@ -16,6 +16,7 @@ interface Entry {
   record: BackendRecord;
   inflight: number;
   reported: number;
+  pending: number;
   deadline: number;
   /** Slow start window (epoch ms); since === until when there is none. */
   since: number;
@@ -66,7 +67,7 @@ export class MemoryBalancerStore implements BalancerStore {
       if (excluded.has(entry.record.id) || !isAlive(entry.deadline, now)) continue;
       candidates.push({
         id: entry.record.id,
-        active: effectiveActive(entry.inflight, entry.reported),
+        active: effectiveActive(entry.inflight, entry.reported, entry.pending),
         weight: entry.record.weight * slowStartFactor(now, entry.since, entry.until),
         draining: entry.record.state === 'draining',
         entry,
@@ -75,31 +76,32 @@ export class MemoryBalancerStore implements BalancerStore {
     const policy = options.policy ?? 'least-connections';
     const chosen = selectByPolicy(policy, candidates, this.random, policy === 'round-robin' ? state.turn++ : 0);
     if (!chosen) return undefined;
-    chosen.entry.inflight += 1;
     const lease: Lease = { pool, backendId: chosen.id, url: chosen.entry.record.url, publicUrl: chosen.entry.record.publicUrl, holder };
     if (options.pending) {
+      chosen.entry.pending += 1;
       state.pending.set(options.pending.tokenId, { backendId: chosen.id, expiresAt: now + options.pending.ttlMs });
       return { ...lease, pendingToken: options.pending.tokenId };
     }
+    chosen.entry.inflight += 1;
     const held = this.leasesOf(state, holder);
     held.set(chosen.id, (held.get(chosen.id) ?? 0) + 1);
     return lease;
   }
 
-  async claim(pool: string, backendId: string, tokenId: string): Promise<boolean> {
-    return this.settlePending(pool, tokenId, backendId);
+  async claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean> {
+    return this.settlePending(pool, tokenId, { backendId, active });
   }
 
   /** Exactly once per token: whoever deletes it settles it. */
-  private settlePending(pool: string, tokenId: string, claimant?: string): boolean {
+  private settlePending(pool: string, tokenId: string, claimant?: { backendId: string; active: number }): boolean {
     const state = this.poolStates.get(pool);
     const pending = state?.pending.get(tokenId);
-    if (!state || !pending || (claimant !== undefined && pending.backendId !== claimant)) return false;
+    if (!state || !pending || (claimant && pending.backendId !== claimant.backendId)) return false;
     state.pending.delete(tokenId);
     const entry = state.backends.get(pending.backendId);
     if (entry) {
-      entry.inflight = Math.max(0, entry.inflight - 1);
-      if (claimant !== undefined) entry.reported += 1;
+      entry.pending = Math.max(0, entry.pending - 1);
+      if (claimant) entry.reported = claimant.active;
     }
     return true;
   }
@@ -139,7 +141,7 @@ export class MemoryBalancerStore implements BalancerStore {
     if (existing) {
       Object.assign(existing, { record, deadline, since: now, until });
     } else {
-      state.backends.set(record.id, { record, inflight: 0, reported: 0, deadline, since: now, until });
+      state.backends.set(record.id, { record, inflight: 0, reported: 0, pending: 0, deadline, since: now, until });
     }
     return { record, livenessDeadline: deadline };
   }
@@ -256,7 +258,8 @@ function viewOf(entry: Entry): BackendView {
     ...entry.record,
     inflight: entry.inflight,
     reported: entry.reported,
-    active: effectiveActive(entry.inflight, entry.reported),
+    pending: entry.pending,
+    active: effectiveActive(entry.inflight, entry.reported, entry.pending),
     livenessDeadline: entry.deadline,
   };
 }

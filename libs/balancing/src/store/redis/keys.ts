@@ -21,8 +21,10 @@ export interface PoolKeys {
   readonly warmup: string;
   /** string: round-robin turn counter */
   readonly turn: string;
-  /** hash: redirect token id -> backend id, for reservations waiting for their client */
-  readonly pending: string;
+  /** hash: id -> redirect reservations waiting for their client */
+  readonly pendingCount: string;
+  /** hash: redirect token id -> backend id */
+  readonly pendingTokens: string;
   /** sorted set: redirect token id -> expiry (epoch ms) */
   readonly pendingExpiry: string;
   /** channel: JSON MembershipEvent */
@@ -43,7 +45,8 @@ export function poolKeys(prefix: string, pool: string): PoolKeys {
     holders: `${base}holders`,
     warmup: `${base}warmup`,
     turn: `${base}turn`,
-    pending: `${base}pending`,
+    pendingCount: `${base}pending`,
+    pendingTokens: `${base}pending-tokens`,
     pendingExpiry: `${base}pending-expiry`,
     events: `${base}events`,
     leases: (holder: string) => `${base}leases:${holder}`,

@@ -65,7 +65,7 @@ export class RedisBalancerStore implements BalancerStore {
   async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
     const k = this.keys(pool);
     const reply = (await this.script('reserve')(
-      k.load, k.inflight, k.reported, k.weight, k.alive, k.backends, k.leases(holder), k.warmup, k.turn, k.pending, k.pendingExpiry,
+      ...this.countKeys(k), k.alive, k.backends, k.leases(holder), k.warmup, k.turn, k.pendingTokens, k.pendingExpiry,
       options.policy ?? 'least-connections', this.random(), this.random(), SLOW_START_MIN_FRACTION,
       options.pending?.tokenId ?? '', options.pending?.ttlMs ?? 0, ...(options.exclude ?? []),
     )) as [string, string | null] | null;
@@ -80,19 +80,20 @@ export class RedisBalancerStore implements BalancerStore {
   async release(lease: Lease): Promise<void> {
     const k = this.keys(lease.pool);
     if (lease.pendingToken) {
-      await this.script('settlePending')(...this.pendingKeys(k), lease.pendingToken, '', 'cancel');
+      await this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, lease.pendingToken, '', 'cancel', 0);
       return;
     }
-    await this.script('release')(k.load, k.inflight, k.reported, k.weight, k.leases(lease.holder), lease.backendId);
+    await this.script('release')(...this.countKeys(k), k.leases(lease.holder), lease.backendId);
   }
 
-  async claim(pool: string, backendId: string, tokenId: string): Promise<boolean> {
-    return (await this.script('settlePending')(...this.pendingKeys(this.keys(pool)), tokenId, backendId, 'claim')) === 1;
+  async claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean> {
+    const k = this.keys(pool);
+    return (await this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, tokenId, backendId, 'claim', active)) === 1;
   }
 
   async report(pool: string, backendId: string, active: number): Promise<boolean> {
     const k = this.keys(pool);
-    return (await this.script('report')(k.load, k.inflight, k.reported, k.weight, backendId, active)) === 1;
+    return (await this.script('report')(...this.countKeys(k), backendId, active)) === 1;
   }
 
   async beatHolder(pool: string, holder: string, ttlMs: number): Promise<void> {
@@ -124,9 +125,7 @@ export class RedisBalancerStore implements BalancerStore {
     const json = await this.redis.hget(k.backends, id);
     if (!json) return undefined;
     const record: BackendRecord = { ...parseRecord(json), state };
-    const ok = await this.script('setState')(
-      k.backends, k.load, k.inflight, k.reported, k.weight, id, JSON.stringify(record), state,
-    );
+    const ok = await this.script('setState')(...this.countKeys(k), k.backends, id, JSON.stringify(record), state);
     return ok === 1 ? record : undefined;
   }
 
@@ -142,10 +141,11 @@ export class RedisBalancerStore implements BalancerStore {
 
   async list(pool: string, only?: string): Promise<BackendView[]> {
     const k = this.keys(pool);
-    const [records, inflight, reported, alive] = await Promise.all([
+    const [records, inflight, reported, pending, alive] = await Promise.all([
       only ? this.redis.hmget(k.backends, only).then((v) => (v[0] ? { [only]: v[0] } : {})) : this.redis.hgetall(k.backends),
       this.redis.hgetall(k.inflight),
       this.redis.hgetall(k.reported),
+      this.redis.hgetall(k.pendingCount),
       this.redis.zrange(k.alive, 0, -1, 'WITHSCORES'),
     ]);
     const deadlines = new Map<string, number>();
@@ -155,11 +155,13 @@ export class RedisBalancerStore implements BalancerStore {
         const record = parseRecord(json);
         const inflightCount = Number(inflight[id] ?? 0);
         const reportedCount = Number(reported[id] ?? 0);
+        const pendingCount = Number(pending[id] ?? 0);
         return {
           ...record,
           inflight: inflightCount,
           reported: reportedCount,
-          active: effectiveActive(inflightCount, reportedCount),
+          pending: pendingCount,
+          active: effectiveActive(inflightCount, reportedCount, pendingCount),
           livenessDeadline: deadlines.get(id) ?? 0,
         };
       })
@@ -181,12 +183,10 @@ export class RedisBalancerStore implements BalancerStore {
     const lapsed = (await this.script('lapsedHolders')(k.holders)) as string[];
     const reapedHolders: string[] = [];
     for (const holder of lapsed) {
-      const reaped = await this.script('reapHolder')(
-        k.load, k.inflight, k.reported, k.weight, k.holders, k.leases(holder), holder,
-      );
+      const reaped = await this.script('reapHolder')(...this.countKeys(k), k.holders, k.leases(holder), holder);
       if (reaped === 1) reapedHolders.push(holder);
     }
-    const expiredPending = Number(await this.script('expirePending')(...this.pendingKeys(k)));
+    const expiredPending = Number(await this.script('expirePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry));
     return { evicted, reapedHolders, expiredPending };
   }
 
@@ -231,12 +231,13 @@ export class RedisBalancerStore implements BalancerStore {
     return k;
   }
 
-  private pendingKeys(k: PoolKeys): string[] {
-    return [k.load, k.inflight, k.reported, k.weight, k.pending, k.pendingExpiry];
+  /** The five keys every counting script takes first (see lua/scripts.ts). */
+  private countKeys(k: PoolKeys): string[] {
+    return [k.load, k.inflight, k.reported, k.weight, k.pendingCount];
   }
 
   private membershipKeys(k: PoolKeys): string[] {
-    return [k.backends, k.load, k.inflight, k.reported, k.weight, k.alive];
+    return [...this.countKeys(k), k.backends, k.alive];
   }
 
   private script(name: ScriptName): ScriptCall {

@@ -1,10 +1,16 @@
 /**
- * The Lua scripts, one place. Each runs atomically inside Redis and reads the time from Redis
+ * The Lua scripts, in one place. Each runs atomically inside Redis and reads the time from Redis
  * itself, so every gateway and the registry share one clock for deadlines.
  *
- * Shared conventions: a backend's score in `load` is max(inflight, reported) / weight, written with
- * %.17g so that Redis keeps the exact double; `ZADD XX` only rescores members already in `load`, so
- * a draining backend (absent from `load`) is never put back by a release or a report.
+ * Conventions:
+ * - Every script that changes a count takes the same first five keys (COUNT_KEYS): load, inflight,
+ *   reported, weight, pendingCount; `rescore(id)` reads them.
+ * - A backend's score in `load` is (max(inflight, reported) + pending) / weight: gateways' leases
+ *   and the backend's own count see the same requests (so the larger wins), while pending redirect
+ *   reservations are clients that have not arrived yet (so they add). Written with %.17g so Redis
+ *   keeps the exact double.
+ * - `ZADD XX` only rescores members already in `load`, so a draining backend (absent from `load`)
+ *   is never put back by a release or a report.
  */
 
 const NOW = `
@@ -12,14 +18,17 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-/** rescore(load, inflight, reported, weight, id): recompute one backend's score if it is ranked. */
 const RESCORE = `
-local function rescore(kLoad, kInflight, kReported, kWeight, id)
-  local weight = tonumber(redis.call('HGET', kWeight, id) or '0')
+local function rescore(id)
+  local weight = tonumber(redis.call('HGET', KEYS[4], id) or '0')
   if weight <= 0 then return end
-  local inflight = tonumber(redis.call('HGET', kInflight, id) or '0')
-  local reported = tonumber(redis.call('HGET', kReported, id) or '0')
-  redis.call('ZADD', kLoad, 'XX', string.format('%.17g', math.max(inflight, reported) / weight), id)
+  local inflight = tonumber(redis.call('HGET', KEYS[2], id) or '0')
+  local reported = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+  local pending = tonumber(redis.call('HGET', KEYS[5], id) or '0')
+  redis.call('ZADD', KEYS[1], 'XX', string.format('%.17g', (math.max(inflight, reported) + pending) / weight), id)
+end
+local function decrement(key, id, by)
+  if redis.call('HINCRBY', key, id, -by) <= 0 then redis.call('HDEL', key, id) end
 end
 `;
 
@@ -29,36 +38,35 @@ export interface ScriptDefinition {
 }
 
 /**
- * KEYS: load, inflight, reported, weight, alive, backends, leases(holder), warmup, turn, pending, pendingExpiry
+ * KEYS: COUNT_KEYS, alive, backends, leases(holder), warmup, turn, pendingTokens, pendingExpiry
  * ARGV: policy, random1 in [0, 1), random2 in [0, 1), minFraction, pending token id ('' for a
  *       lease), pending ttl ms, excluded ids...
  * The Redis spelling of core/policies.ts: among live, active, not excluded backends choose by the
- * policy, count one more slot on the choice and on the holder's lease table.
- * `load` ranks by max(inflight, reported) / weight; a backend in slow start (`warmup`: id ->
- * "since,until") is compared at that score divided by its ramp factor. Least-connections scans
+ * policy and count one more slot on the choice. A backend in slow start (`warmup`: id ->
+ * "since,until") is compared at its score divided by its ramp factor. Least-connections scans
  * `load` from the lowest score and stops at the first score above the best, so a pick touches
- * only the head of the set. A pending reservation (redirect mode) is recorded under its token id
- * with an expiry instead of in the holder's lease table: the backend claims it when the client
- * arrives, or it lapses. Returns {id, record JSON} or false.
+ * only the head of the set. A lease is recorded in the holder's lease table (reaped if the
+ * gateway dies); a pending reservation (redirect mode) under its token id with an expiry: the
+ * backend claims it when the client arrives, or it lapses. Returns {id, record JSON} or false.
  */
 export const reserve: ScriptDefinition = {
-  numberOfKeys: 11,
+  numberOfKeys: 12,
   lua: `${NOW}${RESCORE}
 local policy, r1, r2, minFraction = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local pendingToken, pendingTtl = ARGV[5], tonumber(ARGV[6])
 local excluded = {}
 for i = 7, #ARGV do excluded[ARGV[i]] = true end
 local function alive(id)
-  return not excluded[id] and tonumber(redis.call('ZSCORE', KEYS[5], id) or '-1') >= now
+  return not excluded[id] and tonumber(redis.call('ZSCORE', KEYS[6], id) or '-1') >= now
 end
 -- Backends in slow start: id -> ramp factor in [minFraction, 1). Finished ramps are dropped.
 local warming, anyWarming = {}, false
-local ramps = redis.call('HGETALL', KEYS[8])
+local ramps = redis.call('HGETALL', KEYS[9])
 for i = 1, #ramps, 2 do
   local since, untilMs = string.match(ramps[i + 1], '^(%d+),(%d+)$')
   since, untilMs = tonumber(since), tonumber(untilMs)
   if untilMs == nil or now >= untilMs then
-    redis.call('HDEL', KEYS[8], ramps[i])
+    redis.call('HDEL', KEYS[9], ramps[i])
   else
     warming[ramps[i]] = math.max(minFraction, (now - since) / (untilMs - since))
     anyWarming = true
@@ -89,10 +97,7 @@ if policy == 'least-connections' then
     end
     offset = offset + batch
   end
-  if #best > 0 then
-    local index = math.min(#best, math.floor(r1 * #best) + 1)
-    chosen = best[index]
-  end
+  if #best > 0 then chosen = best[math.min(#best, math.floor(r1 * #best) + 1)] end
 else
   local ids, scores = {}, {}
   local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -113,128 +118,121 @@ else
     if scores[ids[j]] < scores[chosen] then chosen = ids[j] end
   elseif #ids > 1 then
     table.sort(ids)
-    local turn = redis.call('INCR', KEYS[9]) - 1
-    chosen = ids[(turn % #ids) + 1]
+    chosen = ids[((redis.call('INCR', KEYS[10]) - 1) % #ids) + 1]
   end
 end
 if not chosen then return false end
-redis.call('HINCRBY', KEYS[2], chosen, 1)
 if pendingToken ~= '' then
-  redis.call('HSET', KEYS[10], pendingToken, chosen)
-  redis.call('ZADD', KEYS[11], now + pendingTtl, pendingToken)
+  redis.call('HINCRBY', KEYS[5], chosen, 1)
+  redis.call('HSET', KEYS[11], pendingToken, chosen)
+  redis.call('ZADD', KEYS[12], now + pendingTtl, pendingToken)
 else
-  redis.call('HINCRBY', KEYS[7], chosen, 1)
+  redis.call('HINCRBY', KEYS[2], chosen, 1)
+  redis.call('HINCRBY', KEYS[8], chosen, 1)
 end
-rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], chosen)
-return {chosen, redis.call('HGET', KEYS[6], chosen)}
+rescore(chosen)
+return {chosen, redis.call('HGET', KEYS[7], chosen)}
 `,
 };
 
 /**
- * KEYS: load, inflight, reported, weight, leases(holder)
+ * KEYS: COUNT_KEYS, leases(holder)
  * ARGV: id
  * Counts one slot off, only if the holder still holds one (its leases may have been reaped).
  */
 export const release: ScriptDefinition = {
-  numberOfKeys: 5,
+  numberOfKeys: 6,
   lua: `${RESCORE}
 local id = ARGV[1]
-local held = tonumber(redis.call('HGET', KEYS[5], id) or '0')
-if held <= 0 then return 0 end
-if held == 1 then redis.call('HDEL', KEYS[5], id) else redis.call('HINCRBY', KEYS[5], id, -1) end
-if redis.call('HEXISTS', KEYS[4], id) == 0 then
-  redis.call('HDEL', KEYS[2], id) -- the backend is gone: drop what is left of its count
-  return 1
-end
-if redis.call('HINCRBY', KEYS[2], id, -1) < 0 then redis.call('HSET', KEYS[2], id, 0) end
-rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
+if tonumber(redis.call('HGET', KEYS[6], id) or '0') <= 0 then return 0 end
+decrement(KEYS[6], id, 1)
+decrement(KEYS[2], id, 1)
+rescore(id)
 return 1
 `,
 };
 
 /**
- * KEYS: load, inflight, reported, weight
+ * KEYS: COUNT_KEYS
  * ARGV: id, active
  */
 export const report: ScriptDefinition = {
-  numberOfKeys: 4,
+  numberOfKeys: 5,
   lua: `${RESCORE}
 local id = ARGV[1]
 if redis.call('HEXISTS', KEYS[4], id) == 0 then return 0 end
 redis.call('HSET', KEYS[3], id, ARGV[2])
-rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
+rescore(id)
 return 1
 `,
 };
 
 /**
- * KEYS: backends, load, inflight, reported, weight, alive, warmup
+ * KEYS: COUNT_KEYS, backends, alive, warmup
  * ARGV: id, record JSON, weight, ttl ms, state, slow start ms (0: none)
  * Adds or replaces a backend, keeping the counts of one registered before, and starts its slow
  * start ramp on the Redis clock. Returns the liveness deadline.
  */
 export const register: ScriptDefinition = {
-  numberOfKeys: 7,
+  numberOfKeys: 8,
   lua: `${NOW}${RESCORE}
 local id = ARGV[1]
-redis.call('HSET', KEYS[1], id, ARGV[2])
-redis.call('HSET', KEYS[5], id, ARGV[3])
-redis.call('HSETNX', KEYS[3], id, 0)
-redis.call('HSETNX', KEYS[4], id, 0)
+redis.call('HSET', KEYS[6], id, ARGV[2])
+redis.call('HSET', KEYS[4], id, ARGV[3])
 if ARGV[5] == 'active' then
-  redis.call('ZADD', KEYS[2], 'NX', 0, id)
-  rescore(KEYS[2], KEYS[3], KEYS[4], KEYS[5], id)
+  redis.call('ZADD', KEYS[1], 'NX', 0, id)
+  rescore(id)
 else
-  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[1], id)
 end
 local slowStart = tonumber(ARGV[6])
 if slowStart > 0 then
-  redis.call('HSET', KEYS[7], id, now .. ',' .. (now + slowStart))
+  redis.call('HSET', KEYS[8], id, now .. ',' .. (now + slowStart))
 else
-  redis.call('HDEL', KEYS[7], id)
+  redis.call('HDEL', KEYS[8], id)
 end
 local deadline = now + tonumber(ARGV[4])
-redis.call('ZADD', KEYS[6], deadline, id)
+redis.call('ZADD', KEYS[7], deadline, id)
 return deadline
 `,
 };
 
 /**
- * KEYS: backends, load, inflight, reported, weight, alive
+ * KEYS: COUNT_KEYS, backends, alive
  * ARGV: id, ttl ms, active ('' when not reported)
  * Returns the new deadline, or -1 for an unknown backend (it must register again).
  */
 export const heartbeat: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `${NOW}${RESCORE}
 local id = ARGV[1]
-if redis.call('HEXISTS', KEYS[1], id) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[6], id) == 0 then return -1 end
 local deadline = now + tonumber(ARGV[2])
-redis.call('ZADD', KEYS[6], deadline, id)
+redis.call('ZADD', KEYS[7], deadline, id)
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[4], id, ARGV[3])
-  rescore(KEYS[2], KEYS[3], KEYS[4], KEYS[5], id)
+  redis.call('HSET', KEYS[3], id, ARGV[3])
+  rescore(id)
 end
 return deadline
 `,
 };
 
 /**
- * KEYS: backends, load, inflight, reported, weight
+ * KEYS: COUNT_KEYS, backends
  * ARGV: id, record JSON with the new state, state
  * Draining takes the backend out of `load` (no new picks); activating ranks it again.
  */
 export const setState: ScriptDefinition = {
-  numberOfKeys: 5,
+  numberOfKeys: 6,
   lua: `${RESCORE}
 local id = ARGV[1]
-if redis.call('HEXISTS', KEYS[1], id) == 0 then return 0 end
-redis.call('HSET', KEYS[1], id, ARGV[2])
+if redis.call('HEXISTS', KEYS[6], id) == 0 then return 0 end
+redis.call('HSET', KEYS[6], id, ARGV[2])
 if ARGV[3] == 'active' then
-  redis.call('ZADD', KEYS[2], 'NX', 0, id)
-  rescore(KEYS[2], KEYS[3], KEYS[4], KEYS[5], id)
+  redis.call('ZADD', KEYS[1], 'NX', 0, id)
+  rescore(id)
 else
-  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[1], id)
 end
 return 1
 `,
@@ -242,35 +240,36 @@ return 1
 
 const REMOVE = `
 local function remove(id)
-  local existed = redis.call('HDEL', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
+  local existed = redis.call('HDEL', KEYS[6], id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
-  redis.call('ZREM', KEYS[6], id)
+  redis.call('ZREM', KEYS[7], id)
   return existed
 end
 `;
 
 /**
- * KEYS: backends, load, inflight, reported, weight, alive
+ * KEYS: COUNT_KEYS, backends, alive
  * ARGV: id
  */
 export const remove: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `${REMOVE}
 return remove(ARGV[1])
 `,
 };
 
 /**
- * KEYS: backends, load, inflight, reported, weight, alive
+ * KEYS: COUNT_KEYS, backends, alive
  * Removes every backend whose deadline has passed; returns their ids.
  */
 export const evictLapsed: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `${NOW}${REMOVE}
-local lapsed = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(' .. now)
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', '(' .. now)
 for _, id in ipairs(lapsed) do remove(id) end
 return lapsed
 `,
@@ -300,69 +299,65 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
 };
 
 /**
- * KEYS: load, inflight, reported, weight, holders, leases(holder)
+ * KEYS: COUNT_KEYS, holders, leases(holder)
  * ARGV: holder
  * Gives back every slot a lapsed holder (a crashed gateway) still holds. Re-checks the deadline so
  * a holder that beat again since lapsedHolders ran keeps its leases.
  */
 export const reapHolder: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `${NOW}${RESCORE}
-local deadline = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[1]) or '-1')
-if deadline >= now then return 0 end
-local held = redis.call('HGETALL', KEYS[6])
+if tonumber(redis.call('ZSCORE', KEYS[6], ARGV[1]) or '-1') >= now then return 0 end
+local held = redis.call('HGETALL', KEYS[7])
 for i = 1, #held, 2 do
-  local id, count = held[i], tonumber(held[i + 1])
-  if redis.call('HEXISTS', KEYS[4], id) == 1 then
-    if redis.call('HINCRBY', KEYS[2], id, -count) < 0 then redis.call('HSET', KEYS[2], id, 0) end
-    rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
-  end
+  decrement(KEYS[2], held[i], tonumber(held[i + 1]))
+  rescore(held[i])
 end
-redis.call('DEL', KEYS[6])
-redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('DEL', KEYS[7])
+redis.call('ZREM', KEYS[6], ARGV[1])
 return 1
 `,
 };
 
 /**
- * KEYS: load, inflight, reported, weight, pending, pendingExpiry
- * ARGV: token id, backend id ('' to cancel from the gateway side), 'claim' | 'cancel'
+ * KEYS: COUNT_KEYS, pendingTokens, pendingExpiry
+ * ARGV: token id, backend id ('' to cancel from the gateway side), 'claim' | 'cancel', active
  * Settles one pending reservation exactly once (HDEL decides). A claim comes from the backend the
- * token was issued for when the client arrives: the slot moves from the gateways' count to the
- * backend's own count in one step, so the backend is never under-counted in between.
- * Returns 1 when this call settled it, 0 when it was unknown (already claimed: a replay; lapsed;
- * or issued for another backend).
+ * token was issued for when the client arrives, with its own count (which includes that client):
+ * the slot moves from pending to the backend's count in one step, never counted twice or not at
+ * all in between. Returns 1 when this call settled it, 0 when it was unknown (already claimed: a
+ * replay; lapsed; or issued for another backend).
  */
 export const settlePending: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `${RESCORE}
 local token, backend, mode = ARGV[1], ARGV[2], ARGV[3]
-local id = redis.call('HGET', KEYS[5], token)
+local id = redis.call('HGET', KEYS[6], token)
 if not id or (backend ~= '' and id ~= backend) then return 0 end
-redis.call('HDEL', KEYS[5], token)
-redis.call('ZREM', KEYS[6], token)
-if redis.call('HINCRBY', KEYS[2], id, -1) < 0 then redis.call('HSET', KEYS[2], id, 0) end
-if mode == 'claim' and redis.call('HEXISTS', KEYS[4], id) == 1 then redis.call('HINCRBY', KEYS[3], id, 1) end
-rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
+redis.call('HDEL', KEYS[6], token)
+redis.call('ZREM', KEYS[7], token)
+decrement(KEYS[5], id, 1)
+if mode == 'claim' and redis.call('HEXISTS', KEYS[4], id) == 1 then redis.call('HSET', KEYS[3], id, ARGV[4]) end
+rescore(id)
 return 1
 `,
 };
 
 /**
- * KEYS: load, inflight, reported, weight, pending, pendingExpiry
+ * KEYS: COUNT_KEYS, pendingTokens, pendingExpiry
  * Gives back pending reservations whose client never came. Returns how many.
  */
 export const expirePending: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `${NOW}${RESCORE}
-local lapsed = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(' .. now)
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', '(' .. now)
 for _, token in ipairs(lapsed) do
-  local id = redis.call('HGET', KEYS[5], token)
-  redis.call('HDEL', KEYS[5], token)
-  redis.call('ZREM', KEYS[6], token)
+  local id = redis.call('HGET', KEYS[6], token)
+  redis.call('HDEL', KEYS[6], token)
+  redis.call('ZREM', KEYS[7], token)
   if id then
-    if redis.call('HINCRBY', KEYS[2], id, -1) < 0 then redis.call('HSET', KEYS[2], id, 0) end
-    rescore(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id)
+    decrement(KEYS[5], id, 1)
+    rescore(id)
   end
 end
 return #lapsed
@@ -370,8 +365,6 @@ return #lapsed
 };
 
 export const SCRIPTS = {
-  settlePending,
-  expirePending,
   reserve,
   release,
   report,
@@ -383,6 +376,8 @@ export const SCRIPTS = {
   beatHolder,
   lapsedHolders,
   reapHolder,
+  settlePending,
+  expirePending,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,114 @@
+import { realScheduler, type Scheduler } from './scheduler';
+
+/** Where a backend's active count goes: the store directly (fast) or a registry heartbeat. */
+export type ActiveReporter = (active: number) => Promise<void>;
+
+export interface CoalescedReporterOptions {
+  readonly scheduler?: Scheduler;
+  /** After a failed report, send the latest count again this much later (unless a change sends first). */
+  readonly retryMs?: number;
+  /** Called once when reports start failing (not on every failure of a streak). */
+  readonly onFailing?: (err: unknown, active: number) => void;
+  /** Called once when a report succeeds after failures. */
+  readonly onRecovered?: (active: number) => void;
+}
+
+/**
+ * Pushes a changing count with at most one report in flight. Changes made while a report is in
+ * flight only mark the count dirty; when the report ends, one more report carries the latest value.
+ * A burst of N changes is therefore two or three writes, and the last value reported is always the
+ * last value set (a failed report is retried, so a lost write cannot leave a stale count behind).
+ */
+export class CoalescedReporter {
+  private latest: number | undefined;
+  /** Last value the reporter accepted; a follow-up equal to it is skipped. */
+  private delivered: number | undefined;
+  private inFlight: Promise<void> | undefined;
+  private dirty = false;
+  private force = false;
+  private failing = false;
+  private retryHandle: unknown;
+  private closed = false;
+  private readonly scheduler: Scheduler;
+  private readonly retryMs: number;
+
+  constructor(
+    private readonly report: ActiveReporter,
+    private readonly options: CoalescedReporterOptions = {},
+  ) {
+    this.scheduler = options.scheduler ?? realScheduler;
+    this.retryMs = options.retryMs ?? 1_000;
+  }
+
+  /** The count changed. */
+  set(active: number): void {
+    this.latest = active;
+    this.schedule(false);
+  }
+
+  /** Sends the latest count even if it was delivered before (the receiver may have lost it). */
+  resend(active = this.latest): void {
+    if (active === undefined) return;
+    this.latest = active;
+    this.schedule(true);
+  }
+
+  /** Resolves when no report is in flight and no follow-up is due (failed reports wait for their retry). */
+  async idle(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  /** Stops sending: a report in flight finishes (await idle()), nothing new starts. */
+  close(): void {
+    this.closed = true;
+    this.cancelRetry();
+  }
+
+  private schedule(force: boolean): void {
+    if (this.closed) return;
+    this.force ||= force;
+    if (this.inFlight) {
+      this.dirty = true;
+      return;
+    }
+    this.send();
+  }
+
+  private send(): void {
+    this.cancelRetry();
+    const value = this.latest;
+    const force = this.force;
+    this.dirty = false;
+    this.force = false;
+    if (value === undefined || (!force && !this.failing && value === this.delivered)) return;
+    let failed = false;
+    this.inFlight = (async () => {
+      try {
+        await this.report(value);
+        this.delivered = value;
+        if (this.failing) {
+          this.failing = false;
+          this.options.onRecovered?.(value);
+        }
+      } catch (err) {
+        failed = true;
+        this.delivered = undefined;
+        if (!this.failing) {
+          this.failing = true;
+          this.options.onFailing?.(err, value);
+        }
+      }
+    })().then(() => {
+      this.inFlight = undefined;
+      if (this.closed) return;
+      if (this.dirty) this.send();
+      else if (failed) this.retryHandle = this.scheduler.setTimeout(() => this.schedule(true), this.retryMs);
+    });
+  }
+
+  private cancelRetry(): void {
+    if (this.retryHandle === undefined) return;
+    this.scheduler.clearTimeout(this.retryHandle);
+    this.retryHandle = undefined;
+  }
+}
