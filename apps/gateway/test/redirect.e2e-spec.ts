@@ -26,16 +26,15 @@ describe.each(['memory', 'redis'] as const)('redirect mode on the %s store', (ki
   let gateway: RunningGateway;
   let backends: PlainBackend[];
 
-  const startBackend = (id: string, keys: string) => {
+  const startBackend = async (id: string, keys: string) => {
     const ring = parseKeyRing(keys);
-    let active = 0;
-    return startPlainBackend(id, {
-      middleware: tokenGuardMiddleware({ ring, backendId: () => id, claim: (tokenId) => store.claim(POOL, id, tokenId, active + 1) }), // this request is about to count
-      report: (count) => {
-        active = count;
-        void store.report(POOL, id, count);
-      },
+    const self: { backend?: PlainBackend } = {};
+    self.backend = await startPlainBackend(id, {
+      // The backend's count already includes the arriving request when it claims its slot.
+      middleware: tokenGuardMiddleware({ ring, backendId: () => id, claim: (tokenId) => store.claim(POOL, id, tokenId, self.backend?.active() ?? 1) }),
+      report: (count) => void store.report(POOL, id, count),
     });
+    return self.backend;
   };
 
   beforeEach(async () => {
@@ -80,7 +79,8 @@ describe.each(['memory', 'redis'] as const)('redirect mode on the %s store', (ki
   it('spreads 30 concurrent slow requests 10/10/10 for clients that follow the redirect', async () => {
     const responses = await Promise.all(
       Array.from({ length: 30 }, async () => {
-        const res = await fetch(`${gateway.trafficUrl}/work?ms=300`, { redirect: 'follow' });
+        // Long enough that all 30 overlap even on a busy machine: the spread is decided while all are in flight.
+        const res = await fetch(`${gateway.trafficUrl}/work?ms=1000`, { redirect: 'follow' });
         await res.arrayBuffer();
         return { status: res.status, backend: res.headers.get('x-backend-id') ?? '' };
       }),

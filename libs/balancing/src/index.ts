@@ -8,3 +8,4 @@ export * from './store/lease-handle';
 export * from './store/memory/memory-balancer-store';
 export * from './api/registry-api';
 export * from './core/policies';
+export * from './agent';

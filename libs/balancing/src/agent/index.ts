@@ -1,7 +1,7 @@
-export * from './agent-logger';
-export * from './backoff';
-export * from './backend-agent';
-export * from './coalesced-reporter';
-export * from './http-registry-client';
-export * from './registry-client';
-export * from './scheduler';
+export { silentAgentLogger, type AgentLogger } from './agent-logger';
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff';
+export { BackendAgent, type AgentState, type BackendAgentOptions } from './backend-agent';
+export { CoalescedReporter, type ActiveReporter, type CoalescedReporterOptions } from './coalesced-reporter';
+export { HttpRegistryClient, type HttpRegistryClientOptions } from './http-registry-client';
+export { RegistryError, type RegistryClient, type RegistryErrorCode } from './registry-client';
+export { realScheduler, settleWithin, type Scheduler } from './scheduler';

@@ -40,13 +40,10 @@ export async function startPlainBackend(id: string, options: PlainBackendOptions
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-backend-id', id);
-    // The guard runs first: a request it refuses is answered at once and never counted, and one it
-    // admits is claimed with the count it is about to add (see activeNow()).
-    if (options.middleware) options.middleware(req, res, (err) => (err ? res.destroy() : handle(req, res)));
-    else handle(req, res);
-  });
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    changed(1);
+    // Counted from arrival, reported once the guard admits it: the guard's claim carries this count,
+    // so a redirected client is never counted twice nor missed while it moves from pending to here.
+    active++;
+    peak = Math.max(peak, active);
     let done = false;
     res.once('close', () => {
       if (done) return;
@@ -54,6 +51,14 @@ export async function startPlainBackend(id: string, options: PlainBackendOptions
       changed(-1);
       if (res.writableFinished) served++;
     });
+    const admitted = () => {
+      options.report?.(active);
+      handle(req, res);
+    };
+    if (options.middleware) options.middleware(req, res, (err) => (err ? res.destroy() : admitted()));
+    else admitted();
+  });
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://backend');
     if (url.pathname === '/echo') {
       res.setHeader(
