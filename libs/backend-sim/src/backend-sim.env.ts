@@ -1,0 +1,49 @@
+import { MAX_WEIGHT, NAME_PATTERN, NAME_RULE } from '@lb/balancing';
+import { bool, httpUrl, logLevel, ms, port, positiveNumber, redisUrl, secret, z } from '@lb/runtime';
+
+/** An origin gateways can reach: the registry refuses a URL with a path, so refuse it here first. */
+const originUrl = httpUrl.refine((v) => new URL(v).pathname === '/' && !new URL(v).search && !new URL(v).hash, {
+  message: 'expected an origin without path, query or fragment, e.g. http://10.0.0.5:8101',
+});
+const name = z.string().trim().regex(NAME_PATTERN, { message: `expected ${NAME_RULE}` });
+
+/** Every variable the backend simulator reads. */
+export const BackendSimEnv = z
+  .object({
+    BACKEND_PORT: port.default(8101),
+    BACKEND_HOST: z.string().trim().min(1).default('0.0.0.0'),
+    /** Where gateways reach this backend; default: Nomad's http port, else http://<host>:<port>. */
+    ADVERTISE_URL: originUrl.optional(),
+    /** Where clients reach it in redirect mode; default: the advertised URL. */
+    PUBLIC_URL: originUrl.optional(),
+    /** Default: NOMAD_ALLOC_ID, else sim-<hostname>-<port>. */
+    BACKEND_ID: name.optional(),
+    BACKEND_POOL: name.default('default'),
+    BACKEND_WEIGHT: positiveNumber.refine((n) => n <= MAX_WEIGHT, { message: `expected a positive number up to ${MAX_WEIGHT}` }).default(1),
+    /** Multiplies /work and /cpu durations: 2 simulates a machine half as fast. */
+    BACKEND_SLOWDOWN: positiveNumber.default(1),
+    /** Largest ?ms a request may ask for. */
+    BACKEND_MAX_WORK_MS: ms.default(600_000),
+    /** Run the agent: register with the registry, beat liveness, report load. */
+    BACKEND_REGISTER: bool.default(true),
+    REGISTRY_URL: httpUrl.default('http://127.0.0.1:8090'),
+    REGISTRY_TOKEN: secret.optional(),
+    /** With Redis, load reports go straight to the store (one write, no HTTP hop). */
+    REDIS_URL: redisUrl.optional(),
+    REDIS_KEY_PREFIX: z.string().trim().min(1).default('lb'),
+    LOG_LEVEL: logLevel.default('info'),
+    NOMAD_ALLOC_ID: name.optional(),
+    NOMAD_IP_http: z.string().trim().min(1).optional(),
+    NOMAD_PORT_http: port.optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.BACKEND_REGISTER && !env.REGISTRY_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REGISTRY_TOKEN'],
+        message: 'required when BACKEND_REGISTER is true (set BACKEND_REGISTER=false to run without the registry)',
+      });
+    }
+  });
+
+export type BackendSimConfig = z.infer<typeof BackendSimEnv>;

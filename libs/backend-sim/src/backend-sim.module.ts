@@ -1,0 +1,48 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import type { BalancerStore } from '@lb/balancing';
+import { BalancingModule } from '@lb/balancing/nest';
+import { nestLoggerParams, ProblemFilter } from '@lb/runtime';
+import { BackendIdentity } from './backend-identity';
+import type { BackendSimConfig } from './backend-sim.env';
+import { EchoController } from './echo/echo.controller';
+import { HealthController } from './health/health.controller';
+import { InfoController } from './info/info.controller';
+import { LoadReporting } from './reporting/load-reporting.service';
+import { BACKEND_SIM_CONFIG } from './tokens';
+import { ActiveConnections } from './traffic/active-connections';
+import { TrafficHooks } from './traffic/traffic-hooks';
+import { WorkController } from './work/work.controller';
+
+export interface BackendSimDeps {
+  /** A store shared with other apps in this process (standalone); the caller closes it. */
+  readonly store?: BalancerStore;
+}
+
+/** The backend simulator as a Nest module (Fastify only: it installs Fastify hooks). */
+@Module({})
+export class BackendSimModule {
+  static register(config: BackendSimConfig, deps: BackendSimDeps = {}): DynamicModule {
+    const useStore = Boolean(deps.store ?? config.REDIS_URL);
+    return {
+      module: BackendSimModule,
+      imports: [
+        LoggerModule.forRoot(nestLoggerParams({ service: 'backend-sim', level: config.LOG_LEVEL })),
+        TerminusModule,
+        ...(useStore ? [BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store })] : []),
+      ],
+      controllers: [WorkController, EchoController, InfoController, HealthController],
+      providers: [
+        { provide: BACKEND_SIM_CONFIG, useValue: config },
+        { provide: BackendIdentity, useFactory: () => new BackendIdentity(config) },
+        { provide: ActiveConnections, useFactory: () => new ActiveConnections() },
+        TrafficHooks,
+        LoadReporting,
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+      exports: [BackendIdentity, ActiveConnections, LoadReporting],
+    };
+  }
+}

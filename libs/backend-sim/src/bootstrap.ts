@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { BackendIdentity } from './backend-identity';
+import type { BackendSimConfig } from './backend-sim.env';
+import { BackendSimModule, type BackendSimDeps } from './backend-sim.module';
+import { LoadReporting } from './reporting/load-reporting.service';
+import { ActiveConnections } from './traffic/active-connections';
+
+/**
+ * Fastify names each request before nestjs-pino sees it (pino-http keeps an id already set), so the
+ * access log's request id is decided here: the caller's X-Request-Id (a gateway's), else a UUID.
+ */
+const FASTIFY_OPTIONS = { requestIdHeader: 'x-request-id', genReqId: () => randomUUID() };
+
+export interface RunningBackendSim {
+  readonly app: NestFastifyApplication;
+  readonly id: string;
+  /** The advertised URL (what gateways are told). */
+  readonly url: string;
+  readonly port: number;
+  active(): number;
+  /** Deregisters, then closes the listener. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one simulator: listens on BACKEND_HOST:BACKEND_PORT (0 = ephemeral), then, with the real
+ * address known, starts reporting (registration is attempted once before this resolves and retried
+ * in the background). Safe to call several times in one process.
+ */
+export async function bootstrapBackendSim(config: BackendSimConfig, deps: BackendSimDeps = {}): Promise<RunningBackendSim> {
+  const app = await NestFactory.create<NestFastifyApplication>(BackendSimModule.register(config, deps), new FastifyAdapter(FASTIFY_OPTIONS), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  try {
+    await app.listen(config.BACKEND_PORT, config.BACKEND_HOST);
+  } catch (err) {
+    await app.close().catch(() => undefined); // e.g. EADDRINUSE: release what the module opened (Redis)
+    throw err;
+  }
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  const me = app.get(BackendIdentity).settle(port);
+  const reporting = app.get(LoadReporting);
+  const connections = app.get(ActiveConnections);
+  new NestLogger('BackendSim').log({ id: me.id, url: me.url, publicUrl: me.publicUrl, pool: me.pool, port, reporting: reporting.mode }, 'backend-sim listening');
+  await reporting.start();
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    id: me.id,
+    url: me.url,
+    port,
+    active: () => connections.active,
+    close: () => {
+      closing ??= reporting.stop().finally(() => app.close());
+      return closing;
+    },
+  };
+}
