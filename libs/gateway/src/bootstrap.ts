@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { FASTIFY_REQUEST_ID_OPTIONS } from '@lb/runtime';
 import type { GatewayConfig } from './config';
 import { GatewayModule, type GatewayDeps } from './gateway.module';
 import { TrafficServer } from './traffic/traffic-server';
@@ -18,7 +19,7 @@ export interface RunningGateway {
 
 /** Starts one gateway: admin app on GATEWAY_ADMIN_PORT, traffic listener on GATEWAY_PORT (0 = ephemeral). */
 export async function bootstrapGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
-  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config, deps), new FastifyAdapter(), {
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config, deps), new FastifyAdapter(FASTIFY_REQUEST_ID_OPTIONS), {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
