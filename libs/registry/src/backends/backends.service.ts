@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BALANCER_STORE } from '@lb/balancing/nest';
+import {
+  type BackendRecord,
+  type BackendState,
+  type BalancerStore,
+  heartbeatIntervalFor,
+  type HeartbeatResponse,
+  type MembershipEventType,
+  type RegisterBackendInput,
+  type RegistrationResponse,
+} from '@lb/balancing';
+import { problem, ProblemError } from '@lb/runtime';
+import type { RegistryConfig } from '../config';
+import { REGISTRY_CONFIG } from '../tokens';
+import { type BackendApiView, type BackendListResponse, toApiView } from './backend-api-view';
+
+/** Membership operations: each one changes the store, then tells the gateways on the event channel. */
+@Injectable()
+export class BackendsService {
+  private readonly log = new Logger(BackendsService.name);
+
+  constructor(
+    @Inject(BALANCER_STORE) private readonly store: BalancerStore,
+    @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
+  ) {}
+
+  async register(input: RegisterBackendInput): Promise<RegistrationResponse> {
+    const id = input.id ?? `b-${randomBytes(6).toString('hex')}`;
+    // Ids are unique across pools: a backend that moves leaves its old pool first (the memory store
+    // does not do this itself; the Redis store does, and a second remove there is a no-op).
+    const previousPool = await this.store.poolOf(id);
+    if (previousPool !== undefined && previousPool !== input.pool && (await this.store.remove(previousPool, id))) {
+      await this.announce('removed', previousPool, id);
+    }
+    const record: BackendRecord = {
+      id,
+      pool: input.pool,
+      url: input.url,
+      publicUrl: input.publicUrl ?? input.url,
+      weight: input.weight,
+      state: 'active',
+      registeredAt: Date.now(),
+      metadata: input.metadata,
+    };
+    const ttl = this.config.LIVENESS_TTL_MS;
+    const { livenessDeadline } = await this.store.register(record, ttl);
+    this.log.log({ pool: record.pool, backendId: id, url: record.url, weight: record.weight }, 'backend registered');
+    await this.announce('registered', record.pool, id);
+    return { id, pool: record.pool, livenessDeadline, livenessTtlMs: ttl, heartbeatIntervalMs: heartbeatIntervalFor(ttl) };
+  }
+
+  async list(pool: string): Promise<BackendListResponse> {
+    const now = Date.now();
+    return { pool, backends: (await this.store.list(pool)).map((view) => toApiView(view, now)) };
+  }
+
+  pools(): Promise<string[]> {
+    return this.store.pools();
+  }
+
+  async get(id: string): Promise<BackendApiView> {
+    const pool = await this.poolOf(id);
+    const view = await this.store.get(pool, id);
+    if (!view) throw unknownBackend(id);
+    return toApiView(view, Date.now());
+  }
+
+  async heartbeat(id: string, active: number | undefined): Promise<HeartbeatResponse> {
+    const pool = await this.poolOf(id);
+    const livenessDeadline = await this.store.heartbeat(pool, id, this.config.LIVENESS_TTL_MS, active);
+    if (livenessDeadline === undefined) throw unknownBackend(id); // evicted meanwhile: the agent re-registers
+    return { id, livenessDeadline };
+  }
+
+  async setState(id: string, state: BackendState): Promise<BackendApiView> {
+    const pool = await this.poolOf(id);
+    if (!(await this.store.setState(pool, id, state))) throw unknownBackend(id);
+    this.log.log({ pool, backendId: id, state }, state === 'draining' ? 'backend draining' : 'backend active');
+    await this.announce(state === 'draining' ? 'drained' : 'activated', pool, id);
+    return this.get(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    const pool = await this.poolOf(id);
+    if (!(await this.store.remove(pool, id))) throw unknownBackend(id);
+    this.log.log({ pool, backendId: id }, 'backend removed');
+    await this.announce('removed', pool, id);
+  }
+
+  private async poolOf(id: string): Promise<string> {
+    const pool = await this.store.poolOf(id);
+    if (pool === undefined) throw unknownBackend(id);
+    return pool;
+  }
+
+  private announce(type: MembershipEventType, pool: string, id: string): Promise<void> {
+    return this.store.publish({ type, pool, id });
+  }
+}
+
+function unknownBackend(id: string): ProblemError {
+  return new ProblemError(problem(404, 'unknown-backend', `no backend with id "${id}" is registered (register it again)`, { id }));
+}

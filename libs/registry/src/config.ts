@@ -1,0 +1,23 @@
+import { bytes, logLevel, ms, port, redisUrl, secret, z } from '@lb/runtime';
+
+const atLeast = (reader: typeof ms, min: number, unit: string) =>
+  reader.refine((n) => n >= min, { message: `expected at least ${min} ${unit}` });
+
+/** The only list of variables the registry reads (see the README's table). */
+export const RegistryEnv = z.object({
+  REGISTRY_PORT: port.default(8090),
+  REGISTRY_HOST: z.string().trim().min(1).default('0.0.0.0'),
+  /** Bearer token for every call that changes state; there is no default, so no open control plane by accident. */
+  REGISTRY_TOKEN: z
+    .string({ message: 'required: the bearer token that clients must send to change membership (at least 16 characters)' })
+    .pipe(secret),
+  REDIS_URL: redisUrl.optional(), // unset: in-memory store, one process
+  REDIS_KEY_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'expected 1-64 letters, digits, ".", "_", ":" or "-"' }).default('lb'),
+  /** How long one heartbeat keeps a backend alive. */
+  LIVENESS_TTL_MS: atLeast(ms, 100, 'ms').default(3_000),
+  SWEEP_INTERVAL_MS: atLeast(ms, 10, 'ms').default(500),
+  /** A registration with full metadata is a few KiB; anything much larger is not a registration. */
+  REGISTRY_MAX_BODY_BYTES: atLeast(bytes, 1_024, 'bytes').default(16_384),
+  LOG_LEVEL: logLevel.default('info'),
+});
+export type RegistryConfig = z.infer<typeof RegistryEnv>;

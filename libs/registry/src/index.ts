@@ -1,0 +1,8 @@
+export * from './config';
+export * from './tokens';
+export * from './registry.module';
+export * from './bootstrap';
+export * from './backends/backend-api-view';
+export * from './http/json-bodies';
+export * from './http/request-id';
+export { Sweeper } from './sweeper/sweeper.service';

@@ -1,0 +1,57 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import type { BalancerStore } from '@lb/balancing';
+import { BalancingModule } from '@lb/balancing/nest';
+import { loggerOptions, nestLoggerParams, ProblemFilter } from '@lb/runtime';
+import { LoggerModule } from 'nestjs-pino';
+import pino, { type DestinationStream } from 'pino';
+import { BearerTokenGuard } from './auth/bearer-token.guard';
+import { BackendsController } from './backends/backends.controller';
+import { BackendsService } from './backends/backends.service';
+import { PoolsController } from './backends/pools.controller';
+import type { RegistryConfig } from './config';
+import { HealthController } from './health/health.controller';
+import { BalancingErrorsInterceptor } from './http/balancing-errors.interceptor';
+import { Sweeper } from './sweeper/sweeper.service';
+import { REGISTRY_CONFIG, REGISTRY_LOGGER } from './tokens';
+
+export interface RegistryDeps {
+  /** A store made by the caller (the standalone process shares one memory store); the caller closes it. */
+  readonly store?: BalancerStore;
+  /** Where log lines go instead of stdout (tests read them). */
+  readonly logStream?: DestinationStream;
+}
+
+/** The control plane: membership API, liveness sweeper, /health. */
+@Module({})
+export class RegistryModule {
+  static register(config: RegistryConfig, deps: RegistryDeps = {}): DynamicModule {
+    const settings = { service: 'registry', level: config.LOG_LEVEL };
+    const logging = nestLoggerParams(settings);
+    // nestjs-pino's logger for code outside a request is one per process (the first app's), and
+    // Nest's Logger delegates to the last app's: in the standalone process neither is this app's.
+    // Lines written outside a request therefore go through a logger of our own.
+    const logger = pino(loggerOptions(settings), deps.logStream ?? pino.destination(1));
+    return {
+      module: RegistryModule,
+      imports: [
+        BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
+        TerminusModule,
+        LoggerModule.forRoot(
+          deps.logStream ? { ...logging, pinoHttp: [logging.pinoHttp as object, deps.logStream] } : logging,
+        ),
+      ],
+      controllers: [BackendsController, PoolsController, HealthController],
+      providers: [
+        { provide: REGISTRY_CONFIG, useValue: config },
+        { provide: REGISTRY_LOGGER, useValue: logger },
+        BackendsService,
+        Sweeper,
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_GUARD, useClass: BearerTokenGuard },
+        { provide: APP_INTERCEPTOR, useClass: BalancingErrorsInterceptor },
+      ],
+    };
+  }
+}
