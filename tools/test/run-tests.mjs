@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: runs the whole jest suite (unit, integration, e2e) and ends with one line that CI
-// reads: "tests: N passed, N failed, N skipped". Extra arguments go to jest.
+// `npm test`: type-checks the repo, runs the whole jest suite (unit, integration, e2e) and ends
+// with one line that CI reads: "tests: N passed, N failed, N skipped". Extra arguments go to jest
+// (and skip the type check, for quick runs of one folder).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,10 +12,22 @@ const resultsFile = join(root, 'tmp', 'jest-results.json');
 mkdirSync(dirname(resultsFile), { recursive: true });
 rmSync(resultsFile, { force: true });
 
+const args = process.argv.slice(2);
+let typecheckFailed = false;
+if (args.length === 0) {
+  console.log('type-checking (tsc --noEmit)...');
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  typecheckFailed = tsc.status !== 0;
+  if (typecheckFailed) console.log('type check failed');
+}
+
 const jest = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
 const run = spawnSync(
   process.execPath,
-  [jest, '--config', join(root, 'jest.config.cjs'), '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)],
+  [jest, '--config', join(root, 'jest.config.cjs'), '--json', `--outputFile=${resultsFile}`, ...args],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' } },
 );
 
@@ -32,5 +45,6 @@ try {
   failed = Math.max(failed, 1); // jest crashed before writing results
 }
 if (suitesFailed > 0) console.log(`${suitesFailed} test file(s) failed to run`);
-console.log(`tests: ${passed} passed, ${failed + suitesFailed} failed, ${skipped} skipped`);
-process.exit(run.status === 0 && failed === 0 && suitesFailed === 0 ? 0 : 1);
+const failures = failed + suitesFailed + (typecheckFailed ? 1 : 0);
+console.log(`tests: ${passed} passed, ${failures} failed, ${skipped} skipped`);
+process.exit(run.status === 0 && failures === 0 ? 0 : 1);

@@ -1,2 +1,76 @@
 import 'reflect-metadata';
-console.log('placeholder');
+import { randomBytes } from 'node:crypto';
+import { MemoryBalancerStore, type BalancerStore } from '@lb/balancing';
+import { BackendSimEnv, bootstrapBackendSim } from '@lb/backend-sim';
+import { bootstrapGateway, GatewayEnv, resolveGatewayConfig } from '@lb/gateway';
+import { bootstrapRegistry, RegistryEnv } from '@lb/registry';
+import { loadConfig, runMain } from '@lb/runtime';
+import { StandaloneEnv } from './config';
+
+/**
+ * `npm start`: registry, backend-sims and a gateway in one process. Without REDIS_URL they share
+ * one in-memory store (nothing to install); with it, each app uses Redis as it would alone.
+ */
+runMain('standalone', async () => {
+  const env = process.env;
+  const layout = loadConfig(StandaloneEnv, env);
+  const token = layout.REGISTRY_TOKEN ?? randomBytes(24).toString('base64url');
+  const store: BalancerStore | undefined = layout.REDIS_URL ? undefined : new MemoryBalancerStore();
+  const deps = { store };
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    // Reverse start order: the gateway stops taking traffic first, the store goes last.
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await store?.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stopAll());
+  process.once('SIGTERM', () => void stopAll());
+
+  const registry = await bootstrapRegistry(loadConfig(RegistryEnv, { ...env, REGISTRY_TOKEN: token }), deps);
+  stops.push(registry.close);
+
+  const backends = [];
+  for (let i = 0; i < layout.STANDALONE_BACKENDS; i++) {
+    const backend = await bootstrapBackendSim(
+      loadConfig(BackendSimEnv, {
+        ...env,
+        BACKEND_PORT: String(layout.BACKEND_PORT === 0 ? 0 : layout.BACKEND_PORT + i),
+        BACKEND_HOST: env.BACKEND_HOST ?? '127.0.0.1',
+        BACKEND_ID: `sim-${i + 1}`,
+        ADVERTISE_URL: undefined,
+        REGISTRY_URL: registry.url,
+        REGISTRY_TOKEN: token,
+      }),
+      deps,
+    );
+    stops.push(backend.close);
+    backends.push(backend);
+  }
+
+  const gateway = await bootstrapGateway(resolveGatewayConfig(loadConfig(GatewayEnv, env)), deps);
+  stops.push(gateway.close);
+
+  const lines = [
+    '',
+    `least-connections gateway running (${store ? 'in-memory store' : `Redis at ${layout.REDIS_URL}`})`,
+    `  gateway   ${gateway.trafficUrl}        admin ${gateway.adminUrl}/health  ${gateway.adminUrl}/metrics`,
+    `  registry  ${registry.url}/v1/backends`,
+    ...backends.map((b) => `  backend   ${b.url}  (${b.id})`),
+    '',
+    'try:',
+    `  curl -i ${gateway.trafficUrl}/work?ms=10`,
+    `  curl -s ${registry.url}/v1/backends`,
+    layout.REGISTRY_TOKEN
+      ? '  (registry writes take the REGISTRY_TOKEN you set)'
+      : process.stdout.isTTY
+        ? `  registry token for this run: ${token}  (set REGISTRY_TOKEN to choose one)`
+        : '  (registry writes need a token: set REGISTRY_TOKEN to choose one)',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+});
