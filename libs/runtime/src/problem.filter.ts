@@ -25,21 +25,40 @@ export class ProblemFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const response = exception.getResponse();
       const detail = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
-      return problem(status, status === 404 ? 'not-found' : 'http-error', detail);
+      return problem(status, slugForStatus(status), detail);
     }
     const fastifyStatus = fastifyErrorStatus(exception);
-    if (fastifyStatus) return problem(fastifyStatus, fastifySlug(fastifyStatus), (exception as Error).message);
+    if (fastifyStatus) return problem(fastifyStatus, slugForStatus(fastifyStatus), (exception as Error).message);
     this.log.error({ err: exception }, 'unhandled error');
     return problem(500, 'internal', 'the server failed to handle this request');
   }
 }
 
-/** A 400 naming the first offending field and what it accepts. */
+/**
+ * A 400 naming the first offending field and what it accepts. An unknown field is named too: zod
+ * reports it on the enclosing object, and "body" would not tell the client which field to remove.
+ */
 export function problemFromZod(error: ZodError, location = 'body'): Problem {
   const issue = error.issues[0];
-  const field = issue.path.length > 0 ? issue.path.join('.') : location;
   const detail = error.issues.map((i) => `${i.path.join('.') || location}: ${i.message}`).join('; ');
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) {
+    return problem(400, 'invalid-request', detail, { field: [...issue.path, issue.keys[0]].join('.'), allowed: 'no such field: see the API reference for the accepted fields' });
+  }
+  const field = issue.path.length > 0 ? issue.path.join('.') : location;
   return problem(400, 'invalid-request', detail, { field, allowed: issue.message });
+}
+
+function slugForStatus(status: number): string {
+  switch (status) {
+    case 404:
+      return 'not-found';
+    case 413:
+      return 'body-too-large';
+    case 415:
+      return 'unsupported-media-type';
+    default:
+      return status >= 500 ? 'server-error' : 'invalid-request';
+  }
 }
 
 /** Fastify's own errors (body too large, bad JSON, wrong content type) carry a statusCode. */
@@ -47,8 +66,4 @@ function fastifyErrorStatus(exception: unknown): number | undefined {
   const e = exception as { code?: unknown; statusCode?: unknown } | null;
   if (!e || typeof e.code !== 'string' || !e.code.startsWith('FST_')) return undefined;
   return typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : undefined;
-}
-
-function fastifySlug(status: number): string {
-  return status === 413 ? 'body-too-large' : status === 415 ? 'unsupported-media-type' : 'invalid-request';
 }

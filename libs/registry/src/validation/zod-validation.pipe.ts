@@ -1,7 +1,6 @@
 import { type PipeTransform } from '@nestjs/common';
-import { ProblemError } from '@lb/runtime';
+import { ProblemError, problemFromZod } from '@lb/runtime';
 import type { z } from 'zod';
-import { invalidRequest } from './invalid-request';
 
 /**
  * Validates one request part with the wire contract's zod schema; a failure is a 400 naming the
@@ -15,7 +14,7 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
 
   transform(value: unknown): z.output<S> {
     const result = this.schema.safeParse(value);
-    if (!result.success) throw new ProblemError(invalidRequest(result.error, this.location));
+    if (!result.success) throw new ProblemError(problemFromZod(result.error, this.location));
     return result.data;
   }
 }

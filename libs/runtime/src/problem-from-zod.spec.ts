@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { invalidRequest } from './invalid-request';
+import { problemFromZod } from './problem.filter';
 
 const Body = z.strictObject({ url: z.string({ message: 'expected a URL' }), meta: z.strictObject({ a: z.string() }).optional() });
 
 function problemFor(input: unknown, location = 'body') {
   const result = Body.safeParse(input);
   if (result.success) throw new Error('expected a failure');
-  return invalidRequest(result.error, location);
+  return problemFromZod(result.error, location);
 }
 
-describe('invalidRequest', () => {
+describe('problemFromZod', () => {
   it.each([
     [{ url: 1 }, 'url', 'expected a URL'],
     [{ url: 'x', colour: 'red' }, 'colour', 'no such field: see the API reference for the accepted fields'],
