@@ -371,3 +371,26 @@ describe.each<StoreKind>(['memory', 'redis'])('registry on the %s store', (kind)
     });
   });
 });
+
+describe.each<StoreKind>(['memory', 'redis'])('registry with declared pools on the %s store', (kind) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startRegistry(kind, { REGISTRY_POOLS: 'api, web' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('lists declared pools before any backend joins them', async () => {
+    const pools = await call(h.registry, 'GET', '/v1/pools');
+    expect(pools.body.pools).toEqual(expect.arrayContaining(['api', 'web']));
+  });
+
+  it('refuses a backend for a pool it does not declare, naming the field and the pools allowed', async () => {
+    const refused = await call(h.registry, 'POST', '/v1/backends', { body: { url: url(9001), pool: 'default' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ field: 'pool', allowed: 'api, web' });
+    const accepted = await call(h.registry, 'POST', '/v1/backends', { body: { url: url(9002), pool: 'web' } });
+    expect(accepted.status).toBe(201);
+  });
+});

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '@lb/runtime';
 import { BackendSimEnv } from './backend-sim.env';
 
 const TOKEN = 'a-registry-token-0123456789';
+const SECRET = Buffer.alloc(32, 7).toString('base64');
 
 describe('BackendSimEnv', () => {
   it('has defaults for a backend that registers', () => {
@@ -13,6 +14,7 @@ describe('BackendSimEnv', () => {
       BACKEND_SLOWDOWN: 1,
       BACKEND_MAX_WORK_MS: 600_000,
       BACKEND_REGISTER: true,
+      REQUIRE_GATEWAY_TOKEN: false,
       REGISTRY_URL: 'http://127.0.0.1:8090',
       REGISTRY_TOKEN: TOKEN,
       REDIS_KEY_PREFIX: 'lb',
@@ -60,9 +62,33 @@ describe('BackendSimEnv', () => {
     [{ BACKEND_WEIGHT: '5000' }, 'BACKEND_WEIGHT="5000": expected a positive number up to 1000'],
     [{ BACKEND_SLOWDOWN: '-1' }, 'BACKEND_SLOWDOWN="-1": expected a positive number'],
     [{ REGISTRY_TOKEN: 'short' }, 'REGISTRY_TOKEN=(hidden): expected a secret of at least 16 characters'],
+    [{ REQUIRE_GATEWAY_TOKEN: 'true' }, 'REDIRECT_KEYS=(unset): required when REQUIRE_GATEWAY_TOKEN is true'],
+    [{ REQUIRE_GATEWAY_TOKEN: 'maybe' }, 'REQUIRE_GATEWAY_TOKEN="maybe": expected true or false'], // any *TOKEN* name is hidden by loadConfig
+    [{ REDIRECT_KEYS: 'k1:c2hvcnQtc2VjcmV0' }, 'REDIRECT_KEYS=(hidden): key "k1": expected a base64 secret of at least 32 bytes'],
+    [{ BACKEND_SLOTS: '0' }, 'BACKEND_SLOTS="0": expected an integer 1-100000'],
+    [{ BACKEND_SLOTS: '2.5' }, 'BACKEND_SLOTS="2.5": expected an integer 1-100000'],
   ])('refuses %p with a line naming the variable', (env, message) => {
     const withDefaults = 'BACKEND_REGISTER' in env || 'REGISTRY_TOKEN' in env ? env : { BACKEND_REGISTER: 'false', ...env };
     expect(() => loadConfig(BackendSimEnv, withDefaults)).toThrow(ConfigError);
     expect(() => loadConfig(BackendSimEnv, withDefaults)).toThrow(message);
+  });
+
+  it('parses the redirect keys and the worker pool size', () => {
+    const config = loadConfig(BackendSimEnv, { BACKEND_REGISTER: 'false', REQUIRE_GATEWAY_TOKEN: 'true', REDIRECT_KEYS: `new:${SECRET}, old:${SECRET}`, BACKEND_SLOTS: '4' });
+    expect(config.REQUIRE_GATEWAY_TOKEN).toBe(true);
+    expect(config.REDIRECT_KEYS?.keys.map((k) => k.id)).toEqual(['new', 'old']);
+    expect(config.BACKEND_SLOTS).toBe(4);
+  });
+
+  it('never prints a redirect secret it refuses', () => {
+    const secret = 'dG9vLXNob3J0LWJ1dC1zZWNyZXQ';
+    let message = '';
+    try {
+      loadConfig(BackendSimEnv, { BACKEND_REGISTER: 'false', REQUIRE_GATEWAY_TOKEN: 'true', REDIRECT_KEYS: `k:${secret}` });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^REDIRECT_KEYS=\(hidden\): /);
+    expect(message).not.toContain(secret);
   });
 });

@@ -1,9 +1,19 @@
 import { MAX_WEIGHT, NAME_PATTERN, NAME_RULE } from '@lb/balancing';
-import { bool, httpUrl, logLevel, ms, port, positiveNumber, redisUrl, secret, z } from '@lb/runtime';
+import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
+import { bool, httpUrl, logLevel, ms, port, positiveInt, positiveNumber, redisUrl, secret, z } from '@lb/runtime';
 
 /** An origin gateways can reach: the registry refuses a URL with a path, so refuse it here first. */
 const originUrl = httpUrl.refine((v) => new URL(v).pathname === '/' && !new URL(v).search && !new URL(v).hash, {
   message: 'expected an origin without path, query or fragment, e.g. http://10.0.0.5:8101',
+});
+/** `id:base64secret[,id:base64secret]`; a bad value is described without ever echoing a secret. */
+const keyRing = z.string().transform((value, ctx): KeyRing => {
+  try {
+    return parseKeyRing(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; format: id:base64secret[,id:base64secret]` });
+    return z.NEVER;
+  }
 });
 const name = z.string().trim().regex(NAME_PATTERN, { message: `expected ${NAME_RULE}` });
 
@@ -26,6 +36,15 @@ export const BackendSimEnv = z
     BACKEND_MAX_WORK_MS: ms.default(600_000),
     /** Run the agent: register with the registry, beat liveness, report load. */
     BACKEND_REGISTER: bool.default(true),
+    /**
+     * Redirect mode: serve only requests that carry a gateway token for this backend, method, path
+     * and query (everything but /health and /info). Backends behind a proxy-mode gateway run without it.
+     */
+    REQUIRE_GATEWAY_TOKEN: bool.default(false),
+    /** Keys that verify gateway tokens (the gateways' REDIRECT_KEYS); required with REQUIRE_GATEWAY_TOKEN. */
+    REDIRECT_KEYS: keyRing.optional(),
+    /** Worker pool: at most this many /work, /cpu and /session requests at once, the rest queue (FIFO). Unset: no limit. */
+    BACKEND_SLOTS: positiveInt(100_000).optional(),
     REGISTRY_URL: httpUrl.default('http://127.0.0.1:8090'),
     REGISTRY_TOKEN: secret.optional(),
     /** With Redis, load reports go straight to the store (one write, no HTTP hop). */
@@ -37,6 +56,9 @@ export const BackendSimEnv = z
     NOMAD_PORT_http: port.optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.REQUIRE_GATEWAY_TOKEN && !env.REDIRECT_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['REDIRECT_KEYS'], message: 'required when REQUIRE_GATEWAY_TOKEN is true; expected id:base64secret[,id:base64secret]' });
+    }
     if (env.BACKEND_REGISTER && !env.REGISTRY_TOKEN) {
       ctx.addIssue({
         code: 'custom',

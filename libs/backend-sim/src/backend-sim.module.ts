@@ -11,10 +11,14 @@ import { EchoController } from './echo/echo.controller';
 import { HealthController } from './health/health.controller';
 import { InfoController } from './info/info.controller';
 import { LoadReporting } from './reporting/load-reporting.service';
+import { SessionsController } from './session/sessions.controller';
+import { WebSocketSessions } from './session/websocket-sessions';
 import { BACKEND_SIM_CONFIG } from './tokens';
 import { ActiveConnections } from './traffic/active-connections';
+import { GatewayTokenCheck } from './traffic/gateway-token-check';
 import { TrafficHooks } from './traffic/traffic-hooks';
 import { WorkController } from './work/work.controller';
+import { WorkerSlots } from './work/worker-slots';
 
 export interface BackendSimDeps {
   /** A store shared with other apps in this process (standalone); the caller closes it. */
@@ -33,16 +37,19 @@ export class BackendSimModule {
         TerminusModule,
         ...(useStore ? [BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store })] : []),
       ],
-      controllers: [WorkController, EchoController, InfoController, HealthController],
+      controllers: [WorkController, SessionsController, EchoController, InfoController, HealthController],
       providers: [
         { provide: BACKEND_SIM_CONFIG, useValue: config },
         { provide: BackendIdentity, useFactory: () => new BackendIdentity(config) },
         { provide: ActiveConnections, useFactory: () => new ActiveConnections() },
+        { provide: WorkerSlots, useFactory: () => new WorkerSlots(config.BACKEND_SLOTS) },
+        GatewayTokenCheck,
         TrafficHooks,
+        WebSocketSessions,
         LoadReporting,
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
-      exports: [BackendIdentity, ActiveConnections, LoadReporting],
+      exports: [BackendIdentity, ActiveConnections, LoadReporting, GatewayTokenCheck, WorkerSlots],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,6 +10,7 @@ import type { BackendSimConfig } from './backend-sim.env';
 import { BackendSimModule, type BackendSimDeps } from './backend-sim.module';
 import { LoadReporting } from './reporting/load-reporting.service';
 import { ActiveConnections } from './traffic/active-connections';
+import { GatewayTokenCheck } from './traffic/gateway-token-check';
 
 /**
  * Fastify names each request before nestjs-pino sees it (pino-http keeps an id already set), so the
@@ -33,9 +35,16 @@ export interface RunningBackendSim {
  * in the background). Safe to call several times in one process.
  */
 export async function bootstrapBackendSim(config: BackendSimConfig, deps: BackendSimDeps = {}): Promise<RunningBackendSim> {
-  const app = await NestFactory.create<NestFastifyApplication>(BackendSimModule.register(config, deps), new FastifyAdapter(FASTIFY_OPTIONS), {
-    bufferLogs: true,
-  });
+  // Redirect mode: the token is checked and stripped before routing, so the router, the query parser,
+  // the handlers and the access log see the URL without it (rewriteUrl is synchronous; the claim
+  // follows in the onRequest hook). The check is a provider, known once the app exists; no request
+  // can arrive before listen().
+  let tokens: GatewayTokenCheck | undefined;
+  const adapter = new FastifyAdapter(
+    config.REQUIRE_GATEWAY_TOKEN ? { ...FASTIFY_OPTIONS, rewriteUrl: (req: IncomingMessage) => tokens?.rewriteUrl(req) ?? req.url ?? '/' } : FASTIFY_OPTIONS,
+  );
+  const app = await NestFactory.create<NestFastifyApplication>(BackendSimModule.register(config, deps), adapter, { bufferLogs: true });
+  tokens = app.get(GatewayTokenCheck);
   app.useLogger(app.get(Logger));
   try {
     await app.listen(config.BACKEND_PORT, config.BACKEND_HOST);

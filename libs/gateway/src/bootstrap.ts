@@ -23,7 +23,12 @@ export async function bootstrapGateway(config: GatewayConfig, deps: GatewayDeps 
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  await app.listen(config.GATEWAY_ADMIN_PORT, config.GATEWAY_HOST);
+  try {
+    await app.listen(config.GATEWAY_ADMIN_PORT, config.GATEWAY_HOST);
+  } catch (err) {
+    await app.close().catch(() => undefined); // a refused start must not leave listeners or Redis connections open
+    throw err;
+  }
   const adminPort = (app.getHttpServer().address() as AddressInfo).port;
   const trafficPort = app.get(TrafficServer).port;
   return {

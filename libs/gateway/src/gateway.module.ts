@@ -10,6 +10,7 @@ import { HealthController } from './admin/health.controller';
 import { MetricsController } from './admin/metrics.controller';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { HolderBeat } from './holder-beat.service';
+import { RouteTableCheck } from './routing/route-table-check';
 import { MembershipWatcher } from './membership/membership-watcher';
 import { GatewayMetrics } from './metrics';
 import { GATEWAY_LOGGER } from './tokens';
@@ -73,6 +74,7 @@ export class GatewayModule {
           useFactory: (store: BalancerStore, picker: Picker, tracker: ExchangeTracker, metrics: GatewayMetrics) =>
             new SessionHandler(config, store, picker, tracker, metrics, log),
         },
+        RouteTableCheck,
         TrafficServer,
         HolderBeat,
         MembershipWatcher,

@@ -13,6 +13,7 @@ describe('RegistryEnv', () => {
       LIVENESS_TTL_MS: 3_000,
       SWEEP_INTERVAL_MS: 500,
       REGISTRY_MAX_BODY_BYTES: 16_384,
+      SLOW_START_MS: 0,
       LOG_LEVEL: 'info',
     });
   });

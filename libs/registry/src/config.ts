@@ -1,3 +1,4 @@
+import { NAME_PATTERN, NAME_RULE } from '@lb/balancing';
 import { bytes, logLevel, ms, port, redisUrl, secret, z } from '@lb/runtime';
 
 const atLeast = (reader: typeof ms, min: number, unit: string) =>
@@ -18,6 +19,17 @@ export const RegistryEnv = z.object({
   SWEEP_INTERVAL_MS: atLeast(ms, 10, 'ms').default(500),
   /** A registration with full metadata is a few KiB; anything much larger is not a registration. */
   REGISTRY_MAX_BODY_BYTES: atLeast(bytes, 1_024, 'bytes').default(16_384),
+  /** Ramp a newly registered backend's weight from 10% to 100% over this window (0: off). */
+  SLOW_START_MS: ms.default(0),
+  /**
+   * Comma-separated pools backends may join. Declared at start, so gateways can check their route
+   * tables before any backend arrives. Unset: any pool name is accepted.
+   */
+  REGISTRY_POOLS: z
+    .string()
+    .transform((v) => [...new Set(v.split(',').map((p) => p.trim()).filter(Boolean))])
+    .refine((pools) => pools.length > 0 && pools.every((p) => NAME_PATTERN.test(p)), { message: `expected comma-separated pool names: ${NAME_RULE}` })
+    .optional(),
   LOG_LEVEL: logLevel.default('info'),
 });
 export type RegistryConfig = z.infer<typeof RegistryEnv>;

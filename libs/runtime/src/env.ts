@@ -76,8 +76,9 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   throw new ConfigError(lines.join('\n'));
 }
 
+/** Names that hold credentials (REGISTRY_TOKEN, REDIRECT_KEYS...), not switches about them (REQUIRE_GATEWAY_TOKEN). */
 function isSecretName(name: string): boolean {
-  return /TOKEN|SECRET|KEY|PASSWORD/i.test(name);
+  return /(TOKEN|SECRET|KEYS?|PASSWORD)$/i.test(name) && !/^REQUIRE_/i.test(name);
 }
 
 export { z };

@@ -69,7 +69,12 @@ export class LoadReporting implements BeforeApplicationShutdown {
         logger: this.agentLogger(),
       });
       this.agent = agent;
-      this.unsubscribe = this.connections.onChange((n) => agent.setActive(n));
+      this.unsubscribe = this.connections.onChange((n, force) => {
+        agent.setActive(n);
+        // A redirect claim wrote its own count to the store; the agent's reporter cannot know, so a
+        // value it thinks delivered already is written again here (same connection: in order).
+        if (force && toStore) toStore(n).catch(() => undefined); // a failure is healed by the next change or beat
+      });
       agent.setActive(this.connections.active);
       await agent.start();
     } else if (toStore) {
@@ -78,7 +83,7 @@ export class LoadReporting implements BeforeApplicationShutdown {
         onRecovered: (active) => this.log.log({ active }, 'load reports delivered again'),
       });
       this.reporter = reporter;
-      this.unsubscribe = this.connections.onChange((n) => reporter.set(n));
+      this.unsubscribe = this.connections.onChange((n, force) => (force ? reporter.resend(n) : reporter.set(n)));
       reporter.resend(this.connections.active);
     }
   }

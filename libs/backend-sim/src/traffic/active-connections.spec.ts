@@ -27,3 +27,78 @@ describe('ActiveConnections', () => {
     expect(connections.active).toBe(2);
   });
 });
+
+describe('ActiveConnections in redirect mode (arrive, claim, admit)', () => {
+  const watch = (connections: ActiveConnections) => {
+    const seen: [number, boolean][] = [];
+    connections.onChange((n, force) => seen.push([n, force]));
+    return seen;
+  };
+
+  it('counts an arrival at once but reports it only when admitted', () => {
+    const connections = new ActiveConnections();
+    const seen = watch(connections);
+    const a = connections.arrive();
+    const b = connections.arrive();
+    expect(connections.active).toBe(2); // a claim now carries both
+    expect(seen).toEqual([]);
+    a.admit(2);
+    b.admit(2);
+    expect(seen).toEqual([
+      [2, false],
+      [2, false],
+    ]);
+  });
+
+  it('counts a refused arrival off without ever serving it', () => {
+    const connections = new ActiveConnections();
+    const seen = watch(connections);
+    const refused = connections.arrive();
+    refused.close(false);
+    refused.admit();
+    refused.close(true);
+    expect(connections.active).toBe(0);
+    expect(connections.served).toBe(0);
+    expect(seen).toEqual([[0, false]]);
+  });
+
+  it('forces a report when the count moved while the claim was in flight', () => {
+    const connections = new ActiveConnections();
+    const seen = watch(connections);
+    const earlier = connections.open();
+    const a = connections.arrive(); // claims with 2
+    earlier(true); // reports 1 while the store is about to hold 2
+    a.admit(2);
+    expect(seen.at(-1)).toEqual([1, true]);
+  });
+
+  it('corrects the store when the client left before its claim landed', () => {
+    const connections = new ActiveConnections();
+    const seen = watch(connections);
+    const a = connections.arrive(); // claims with 1
+    a.close(false);
+    a.admit(1); // the claim wrote 1; the truth is 0
+    expect(seen).toEqual([
+      [0, false],
+      [0, true],
+    ]);
+  });
+});
+
+describe('ActiveConnections over time', () => {
+  it('integrates the count over time (request x ms)', () => {
+    let now = 1_000;
+    const connections = new ActiveConnections(() => now);
+    const a = connections.open(); // 1 active from t=0
+    now += 100;
+    const b = connections.open(); // 2 active from t=100
+    now += 50;
+    a(true); // 1 active from t=150
+    now += 10;
+    expect(connections.activeIntegralMs).toBe(100 + 2 * 50 + 10);
+    b(true);
+    now += 1_000;
+    expect(connections.activeIntegralMs).toBe(210);
+    expect(connections.uptimeMs).toBe(1_160);
+  });
+});

@@ -1,32 +1,96 @@
-export type ActiveListener = (active: number) => void;
+/**
+ * Told the count to report on every change. `force` means the store may hold another value than
+ * the last one reported (a redirect claim wrote its own count): send it even if it looks unchanged.
+ */
+export type ActiveListener = (active: number, force: boolean) => void;
+
+/** One counted request or session, from arrival to close. */
+export interface Arrival {
+  /**
+   * Lets the arrival reach listeners (the reporter). `claimedCount` is the count a redirect claim
+   * already wrote to the store for it. Works once; after close() it only re-reports the count, so a
+   * claim that lands after its client left cannot leave a stale count behind.
+   */
+  admit(claimedCount?: number): void;
+  /** Counts it off, exactly once however many ways it ends; `completed` counts it as served. */
+  close(completed: boolean): void;
+}
 
 /**
- * The backend's exact count of requests in progress. open() counts one and returns the function
- * that counts it off; that function works once, so a request that finishes, is aborted and errors
- * (all three can be signalled for one request) is still counted off exactly once.
+ * The backend's exact count of requests and sessions in progress (queued for a slot included).
+ * open() counts one and returns the function that counts it off; that function works once, so a
+ * request that finishes, is aborted and errors (all three can be signalled for one request) is
+ * still counted off exactly once.
+ *
+ * Redirect mode splits open() in two: arrive() counts at once but tells no listener, the claim that
+ * takes over the gateway's pending slot is sent right then with a count that includes this request
+ * (and every other that arrived), and admit() reports only after that. Any report that includes the
+ * request therefore reaches the store after its claim: a redirected client is never counted both as
+ * pending and as reported by this backend, nor missed in between.
+ *
+ * Also keeps the integral over time of the count (request x ms): a client that samples it twice
+ * gets the time-averaged load of the interval as delta integral / delta t.
  */
 export class ActiveConnections {
   private activeCount = 0;
   private servedCount = 0;
+  private integral = 0;
+  private lastChange: number;
+  private readonly startedAt: number;
   private readonly listeners = new Set<ActiveListener>();
+
+  constructor(private readonly now: () => number = () => performance.now()) {
+    this.startedAt = now();
+    this.lastChange = this.startedAt;
+  }
 
   get active(): number {
     return this.activeCount;
   }
 
-  /** Requests that completed with a full response. */
+  /** Requests and sessions that completed (a full response; a WebSocket closed with a close frame). */
   get served(): number {
     return this.servedCount;
   }
 
+  /** Integral of the active count over time since start, in request x ms. */
+  get activeIntegralMs(): number {
+    return this.integral + this.activeCount * (this.now() - this.lastChange);
+  }
+
+  /** Milliseconds since start, on the clock of activeIntegralMs. */
+  get uptimeMs(): number {
+    return this.now() - this.startedAt;
+  }
+
   open(): (completed: boolean) => void {
-    this.change(1);
-    let open = true;
-    return (completed) => {
-      if (!open) return;
-      open = false;
-      if (completed) this.servedCount++;
-      this.change(-1);
+    const arrival = this.arrive();
+    arrival.admit();
+    return (completed) => arrival.close(completed);
+  }
+
+  /** Counts one more now; listeners hear of it on admit() (or with the next change). */
+  arrive(): Arrival {
+    this.add(1);
+    let state: 'arrived' | 'admitted' | 'closed' = 'arrived';
+    return {
+      admit: (claimedCount) => {
+        if (state === 'admitted') return;
+        const stale = claimedCount !== undefined && claimedCount !== this.activeCount;
+        if (state === 'closed') {
+          if (stale) this.emit(true); // the claim landed after the client left: correct the store
+          return;
+        }
+        state = 'admitted';
+        this.emit(stale);
+      },
+      close: (completed) => {
+        if (state === 'closed') return;
+        state = 'closed';
+        if (completed) this.servedCount++;
+        this.add(-1);
+        this.emit(false); // also when never admitted: another change may have reported it meanwhile
+      },
     };
   }
 
@@ -36,8 +100,14 @@ export class ActiveConnections {
     return () => this.listeners.delete(listener);
   }
 
-  private change(delta: number): void {
+  private add(delta: number): void {
+    const now = this.now();
+    this.integral += this.activeCount * (now - this.lastChange);
+    this.lastChange = now;
     this.activeCount += delta;
-    for (const listener of this.listeners) listener(this.activeCount);
+  }
+
+  private emit(force: boolean): void {
+    for (const listener of this.listeners) listener(this.activeCount, force);
   }
 }

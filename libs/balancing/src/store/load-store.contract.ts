@@ -276,5 +276,16 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       expect(await store.remove('p2', 'x')).toBe(false);
       expect(await store.poolOf('x')).toBeUndefined();
     });
+
+    it('moves an id that registers in another pool, and knows declared pools before any backend joins', async () => {
+      const store = await open();
+      await register(store, backend('a'));
+      await store.register(backend('a', { pool: 'p2' }), TTL);
+      expect(await store.poolOf('a')).toBe('p2');
+      expect(await store.list('p1')).toEqual([]);
+      expect(await store.reserve('p1', 'gw-1')).toBeUndefined();
+      await store.declarePools(['empty']);
+      expect(await store.pools()).toEqual(['empty', 'p1', 'p2']);
+    });
   });
 }

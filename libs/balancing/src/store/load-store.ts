@@ -54,9 +54,12 @@ export interface MembershipStore {
   remove(pool: string, id: string): Promise<boolean>;
   get(pool: string, id: string): Promise<BackendView | undefined>;
   list(pool: string): Promise<BackendView[]>;
-  /** Pool of a backend id (ids are unique across pools). */
+  /** Pool of a backend id (ids are unique across pools: registering an id in another pool moves it). */
   poolOf(id: string): Promise<string | undefined>;
+  /** Pools that were declared or ever had a backend. */
   pools(): Promise<string[]>;
+  /** Makes pools known before any backend joins them (gateways check their routes against these). */
+  declarePools(pools: readonly string[]): Promise<void>;
   /** Evicts backends whose liveness lapsed and reaps the leases of holders that stopped beating. */
   sweep(pool: string): Promise<SweepResult>;
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { BALANCER_STORE } from '@lb/balancing/nest';
 import {
   type BackendRecord,
   type BackendState,
   type BalancerStore,
+  DEFAULT_POOL,
   heartbeatIntervalFor,
   type HeartbeatResponse,
   type MembershipEventType,
@@ -18,7 +19,7 @@ import { type BackendApiView, type BackendListResponse, toApiView } from './back
 
 /** Membership operations: each one changes the store, then tells the gateways on the event channel. */
 @Injectable()
-export class BackendsService {
+export class BackendsService implements OnModuleInit {
   private readonly log = new Logger(BackendsService.name);
 
   constructor(
@@ -26,7 +27,17 @@ export class BackendsService {
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
+  async onModuleInit(): Promise<void> {
+    await this.store.declarePools(this.config.REGISTRY_POOLS ?? [DEFAULT_POOL]);
+  }
+
   async register(input: RegisterBackendInput): Promise<RegistrationResponse> {
+    const allowed = this.config.REGISTRY_POOLS;
+    if (allowed && !allowed.includes(input.pool)) {
+      throw new ProblemError(
+        problem(400, 'invalid-request', `pool "${input.pool}" is not one of this registry's pools`, { field: 'pool', allowed: allowed.join(', ') }),
+      );
+    }
     const id = input.id ?? `b-${randomBytes(6).toString('hex')}`;
     // Ids are unique across pools: a backend that moves leaves its old pool first (the memory store
     // does not do this itself; the Redis store does, and a second remove there is a no-op).
@@ -45,7 +56,7 @@ export class BackendsService {
       metadata: input.metadata,
     };
     const ttl = this.config.LIVENESS_TTL_MS;
-    const { livenessDeadline } = await this.store.register(record, ttl);
+    const { livenessDeadline } = await this.store.register(record, ttl, { slowStartMs: this.config.SLOW_START_MS });
     this.log.log({ pool: record.pool, backendId: id, url: record.url, weight: record.weight }, 'backend registered');
     await this.announce('registered', record.pool, id);
     return { id, pool: record.pool, livenessDeadline, livenessTtlMs: ttl, heartbeatIntervalMs: heartbeatIntervalFor(ttl) };

@@ -47,6 +47,8 @@ export interface MemoryStoreOptions {
 export class MemoryBalancerStore implements BalancerStore {
   readonly kind = 'memory' as const;
   private readonly poolStates = new Map<string, PoolState>();
+  /** Pools declared or joined by a backend (a gateway beating for a pool does not make it known). */
+  private readonly knownPools = new Set<string>();
   private readonly events = new EventEmitter();
   private readonly now: () => number;
   private readonly random: () => number;
@@ -133,7 +135,9 @@ export class MemoryBalancerStore implements BalancerStore {
   }
 
   async register(record: BackendRecord, ttlMs: number, options: RegisterOptions = {}): Promise<RegisterResult> {
+    for (const [name, other] of this.poolStates) if (name !== record.pool) other.backends.delete(record.id);
     const state = this.poolState(record.pool);
+    this.knownPools.add(record.pool);
     const now = this.now();
     const deadline = livenessDeadline(now, ttlMs);
     const until = now + (options.slowStartMs ?? 0);
@@ -182,7 +186,11 @@ export class MemoryBalancerStore implements BalancerStore {
   }
 
   async pools(): Promise<string[]> {
-    return [...this.poolStates.keys()].sort();
+    return [...this.knownPools].sort();
+  }
+
+  async declarePools(pools: readonly string[]): Promise<void> {
+    for (const pool of pools) this.knownPools.add(pool);
   }
 
   async sweep(pool: string): Promise<SweepResult> {

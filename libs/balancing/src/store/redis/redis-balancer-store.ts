@@ -1,4 +1,4 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { ReplyError, type RedisOptions } from 'ioredis';
 import { BalancingError } from '../../core/errors';
 import { effectiveActive } from '../../core/select-least-loaded';
 import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../../core/types';
@@ -44,8 +44,8 @@ export class RedisBalancerStore implements BalancerStore {
     this.random = options.random ?? Math.random;
     for (const [name, script] of Object.entries(SCRIPTS) as [ScriptName, (typeof SCRIPTS)[ScriptName]][]) {
       redis.defineCommand(`lb_${name}`, script);
-      const call = (redis as unknown as Record<string, ScriptCall>)[`lb_${name}`];
-      this.scripts.set(name, call.bind(redis));
+      const call = (redis as unknown as Record<string, ScriptCall>)[`lb_${name}`].bind(redis);
+      this.scripts.set(name, (...args) => reachable(call(...args)));
     }
   }
 
@@ -103,13 +103,13 @@ export class RedisBalancerStore implements BalancerStore {
   async register(record: BackendRecord, ttlMs: number, options: RegisterOptions = {}): Promise<RegisterResult> {
     const k = this.keys(record.pool);
     const g = globalKeys(this.prefix);
-    const previousPool = await this.redis.hget(g.index, record.id);
+    const previousPool = await reachable(this.redis.hget(g.index, record.id));
     if (previousPool && previousPool !== record.pool) await this.remove(previousPool, record.id);
     const deadline = (await this.script('register')(
       ...this.membershipKeys(k), k.warmup, record.id, JSON.stringify(record), record.weight, ttlMs, record.state,
       options.slowStartMs ?? 0,
     )) as number;
-    await Promise.all([this.redis.sadd(g.pools, record.pool), this.redis.hset(g.index, record.id, record.pool)]);
+    await reachable(Promise.all([this.redis.sadd(g.pools, record.pool), this.redis.hset(g.index, record.id, record.pool)]));
     return { record, livenessDeadline: Number(deadline) };
   }
 
@@ -122,7 +122,7 @@ export class RedisBalancerStore implements BalancerStore {
 
   async setState(pool: string, id: string, state: BackendState): Promise<BackendRecord | undefined> {
     const k = this.keys(pool);
-    const json = await this.redis.hget(k.backends, id);
+    const json = await reachable(this.redis.hget(k.backends, id));
     if (!json) return undefined;
     const record: BackendRecord = { ...parseRecord(json), state };
     const ok = await this.script('setState')(...this.countKeys(k), k.backends, id, JSON.stringify(record), state);
@@ -131,7 +131,7 @@ export class RedisBalancerStore implements BalancerStore {
 
   async remove(pool: string, id: string): Promise<boolean> {
     const removed = await this.script('remove')(...this.membershipKeys(this.keys(pool)), id);
-    await this.redis.hdel(globalKeys(this.prefix).index, id);
+    await reachable(this.redis.hdel(globalKeys(this.prefix).index, id));
     return removed === 1;
   }
 
@@ -141,13 +141,13 @@ export class RedisBalancerStore implements BalancerStore {
 
   async list(pool: string, only?: string): Promise<BackendView[]> {
     const k = this.keys(pool);
-    const [records, inflight, reported, pending, alive] = await Promise.all([
+    const [records, inflight, reported, pending, alive] = await reachable(Promise.all([
       only ? this.redis.hmget(k.backends, only).then((v) => (v[0] ? { [only]: v[0] } : {})) : this.redis.hgetall(k.backends),
       this.redis.hgetall(k.inflight),
       this.redis.hgetall(k.reported),
       this.redis.hgetall(k.pendingCount),
       this.redis.zrange(k.alive, 0, -1, 'WITHSCORES'),
-    ]);
+    ]));
     const deadlines = new Map<string, number>();
     for (let i = 0; i < alive.length; i += 2) deadlines.set(alive[i], Number(alive[i + 1]));
     return Object.entries(records)
@@ -169,17 +169,21 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   async poolOf(id: string): Promise<string | undefined> {
-    return (await this.redis.hget(globalKeys(this.prefix).index, id)) ?? undefined;
+    return (await reachable(this.redis.hget(globalKeys(this.prefix).index, id))) ?? undefined;
   }
 
   async pools(): Promise<string[]> {
-    return (await this.redis.smembers(globalKeys(this.prefix).pools)).sort();
+    return (await reachable(this.redis.smembers(globalKeys(this.prefix).pools))).sort();
+  }
+
+  async declarePools(pools: readonly string[]): Promise<void> {
+    if (pools.length > 0) await reachable(this.redis.sadd(globalKeys(this.prefix).pools, ...pools));
   }
 
   async sweep(pool: string): Promise<SweepResult> {
     const k = this.keys(pool);
     const evicted = (await this.script('evictLapsed')(...this.membershipKeys(k))) as string[];
-    if (evicted.length > 0) await this.redis.hdel(globalKeys(this.prefix).index, ...evicted);
+    if (evicted.length > 0) await reachable(this.redis.hdel(globalKeys(this.prefix).index, ...evicted));
     const lapsed = (await this.script('lapsedHolders')(k.holders)) as string[];
     const reapedHolders: string[] = [];
     for (const holder of lapsed) {
@@ -191,7 +195,7 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   async publish(event: MembershipEvent): Promise<void> {
-    await this.redis.publish(this.keys(event.pool).events, JSON.stringify(event));
+    await reachable(this.redis.publish(this.keys(event.pool).events, JSON.stringify(event)));
   }
 
   async subscribe(listener: MembershipListener): Promise<() => Promise<void>> {
@@ -213,7 +217,7 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    await reachable(this.redis.ping());
   }
 
   async close(): Promise<void> {
@@ -243,6 +247,18 @@ export class RedisBalancerStore implements BalancerStore {
   private script(name: ScriptName): ScriptCall {
     return this.scripts.get(name) as ScriptCall;
   }
+}
+
+/**
+ * A command that failed because Redis cannot be reached (connection refused or lost, retries
+ * exhausted) becomes LB_STORE_UNAVAILABLE, which the apps answer with 503; an error reply from
+ * Redis itself (a script bug) stays what it is.
+ */
+function reachable<T>(pending: Promise<T>): Promise<T> {
+  return pending.catch((err: unknown) => {
+    if (err instanceof ReplyError) throw err;
+    throw new BalancingError('LB_STORE_UNAVAILABLE', 'Redis cannot be reached', { cause: err });
+  });
 }
 
 function parseRecord(json: string): BackendRecord {
