@@ -213,6 +213,17 @@ describe.each<StoreKind>(['memory', 'redis'])('registry on the %s store', (kind)
       expect(answer.body).toMatchObject({ status: 404, title: 'Not Found' });
     });
 
+    it('exports every backend\u2019s load on /metrics, without credentials', async () => {
+      const id = uniqueId('metered');
+      await register({ id, url: url(8120), weight: 2 });
+      await call(h.registry, 'POST', `/v1/backends/${id}/heartbeat`, { body: { active: 7 } });
+      const res = await fetch(`${h.registry.url}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain(`lb_backend_active{pool="default",backend="${id}"} 7`);
+      expect(text).toContain(`lb_backend_weight{pool="default",backend="${id}"} 2`);
+    });
+
     it('reports the store on /health', async () => {
       const health = await call(h.registry, 'GET', '/health', { token: null });
       expect(health.status).toBe(200);

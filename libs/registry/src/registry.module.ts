@@ -13,6 +13,8 @@ import { PoolsController } from './backends/pools.controller';
 import type { RegistryConfig } from './config';
 import { HealthController } from './health/health.controller';
 import { BalancingErrorsInterceptor } from './http/balancing-errors.interceptor';
+import { MetricsController } from './metrics/metrics.controller';
+import { RegistryMetrics } from './metrics/registry-metrics';
 import { Sweeper } from './sweeper/sweeper.service';
 import { REGISTRY_CONFIG, REGISTRY_LOGGER } from './tokens';
 
@@ -23,7 +25,7 @@ export interface RegistryDeps {
   readonly logStream?: DestinationStream;
 }
 
-/** The control plane: membership API, liveness sweeper, /health. */
+/** The control plane: membership API, liveness sweeper, /health, /metrics. */
 @Module({})
 export class RegistryModule {
   static register(config: RegistryConfig, deps: RegistryDeps = {}): DynamicModule {
@@ -42,11 +44,12 @@ export class RegistryModule {
           deps.logStream ? { ...logging, pinoHttp: [logging.pinoHttp as object, deps.logStream] } : logging,
         ),
       ],
-      controllers: [BackendsController, PoolsController, HealthController],
+      controllers: [BackendsController, PoolsController, HealthController, MetricsController],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: config },
         { provide: REGISTRY_LOGGER, useValue: logger },
         BackendsService,
+        RegistryMetrics,
         Sweeper,
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_GUARD, useClass: BearerTokenGuard },
