@@ -15,6 +15,10 @@ runMain('standalone', async () => {
   const env = process.env;
   const layout = loadConfig(StandaloneEnv, env);
   const token = layout.REGISTRY_TOKEN ?? randomBytes(24).toString('base64url');
+  // Redirect mode works out of the box: a signing key for this run, and backends that check it.
+  const redirects = env.GATEWAY_MODE === 'redirect' || /:redirect\b/.test(env.GATEWAY_ROUTES ?? '');
+  const redirectKeys = env.REDIRECT_KEYS ?? (redirects ? `run:${randomBytes(32).toString('base64')}` : undefined);
+  const tokenEnv = redirects ? { REDIRECT_KEYS: redirectKeys, REQUIRE_GATEWAY_TOKEN: env.REQUIRE_GATEWAY_TOKEN ?? 'true' } : {};
   const store: BalancerStore | undefined = layout.REDIS_URL ? undefined : new MemoryBalancerStore();
   const deps = { store };
   const stops: (() => Promise<void>)[] = [];
@@ -44,6 +48,7 @@ runMain('standalone', async () => {
         ADVERTISE_URL: undefined,
         REGISTRY_URL: registry.url,
         REGISTRY_TOKEN: token,
+        ...tokenEnv,
       }),
       deps,
     );
@@ -51,18 +56,18 @@ runMain('standalone', async () => {
     backends.push(backend);
   }
 
-  const gateway = await bootstrapGateway(resolveGatewayConfig(loadConfig(GatewayEnv, env)), deps);
+  const gateway = await bootstrapGateway(resolveGatewayConfig(loadConfig(GatewayEnv, { ...env, ...tokenEnv })), deps);
   stops.push(gateway.close);
 
   const lines = [
     '',
-    `least-connections gateway running (${store ? 'in-memory store' : `Redis at ${layout.REDIS_URL}`})`,
+    `least-connections gateway running (${store ? 'in-memory store' : `Redis at ${layout.REDIS_URL}`}${redirects ? ', redirect mode' : ''})`,
     `  gateway   ${gateway.trafficUrl}        admin ${gateway.adminUrl}/health  ${gateway.adminUrl}/metrics`,
     `  registry  ${registry.url}/v1/backends`,
     ...backends.map((b) => `  backend   ${b.url}  (${b.id})`),
     '',
     'try:',
-    `  curl -i ${gateway.trafficUrl}/work?ms=10`,
+    redirects ? `  curl -iL ${gateway.trafficUrl}/work?ms=10` : `  curl -i ${gateway.trafficUrl}/work?ms=10`,
     `  curl -s ${registry.url}/v1/backends`,
     layout.REGISTRY_TOKEN
       ? '  (registry writes take the REGISTRY_TOKEN you set)'

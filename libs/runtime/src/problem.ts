@@ -14,7 +14,8 @@ export interface Problem {
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-const TYPE_BASE = 'https://github.com/least-conn-lb/docs/problems/';
+/** Problem types are names, not pages: a URN says so (RFC 9457 allows any URI). */
+const TYPE_BASE = 'urn:lb:problem:';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
