@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Agent } from 'undici';
 import WebSocket from 'ws';
-import { call, eventually, testAgent } from '@lb/balancing/testing';
+import { call, eventually, nextMessage, openWebSocket as openSocket, testAgent, whenClosed as closed } from '@lb/balancing/testing';
 import { BackendSimEnv, bootstrapBackendSim, type RunningBackendSim } from '@lb/backend-sim';
 import { loadConfig } from '@lb/runtime';
 
@@ -25,18 +25,6 @@ interface Info {
 
 const wsUrl = (sim: RunningBackendSim, path = '/ws') => `${sim.url.replace('http', 'ws')}${path}`;
 
-/** Opens a WebSocket; resolves with it and the x-backend-id of the 101. */
-function openSocket(url: string): Promise<{ ws: WebSocket; backendId: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    let backendId = '';
-    ws.once('upgrade', (res) => (backendId = String(res.headers['x-backend-id'])));
-    ws.once('open', () => resolve({ ws, backendId }));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
-  });
-}
-
 /** An upgrade the server refuses: its status, headers and problem body. */
 function refusedUpgrade(url: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -51,8 +39,6 @@ function refusedUpgrade(url: string): Promise<{ status: number; headers: Incomin
   });
 }
 
-const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-const nextMessage = (ws: WebSocket) => new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })));
 
 /** A GET whose response is read as it streams; destroy() drops the connection as a client that gives up. */
 function streamingGet(url: string): { response: Promise<IncomingMessage>; destroy(): void } {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { BackendRecord, BalancerStore } from '@lb/balancing';
 import { RedisBalancerStore } from '@lb/balancing/redis';
-import { eventually, startPlainBackend, testRedisUrl, type PlainBackend } from '@lb/balancing/testing';
+import { eventually, nextMessage, openWebSocket as open, startPlainBackend, testRedisUrl, whenClosed as closed, type OpenedWebSocket, type PlainBackend } from '@lb/balancing/testing';
 import { bootstrapGateway, GatewayEnv, resolveGatewayConfig, type RunningGateway } from '@lb/gateway';
 import { loadConfig } from '@lb/runtime';
 import WebSocket from 'ws';
@@ -13,29 +13,7 @@ function record(b: PlainBackend): BackendRecord {
   return { id: b.id, pool: POOL, url: b.url, publicUrl: b.url, weight: 1, state: 'active', registeredAt: Date.now(), metadata: {} };
 }
 
-interface OpenSocket {
-  readonly ws: WebSocket;
-  readonly backendId: string;
-}
-
-function open(url: string): Promise<OpenSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    let backendId = '';
-    ws.once('upgrade', (res) => (backendId = String(res.headers['x-backend-id'])));
-    ws.once('open', () => resolve({ ws, backendId }));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
-  });
-}
-
-function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-}
-
-function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
-  return new Promise((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })));
-}
+type OpenSocket = OpenedWebSocket;
 
 const tally = (sockets: readonly OpenSocket[]) => {
   const counts: Record<string, number> = {};

@@ -3,3 +3,4 @@ export * from './testing/test-redis';
 export * from './store/load-store.contract';
 export * from './testing/plain-backend';
 export * from './testing/http-client';
+export * from './testing/ws-client';
