@@ -113,23 +113,26 @@ describe('BackendAgent', () => {
   });
 
   it('reports count changes coalesced through heartbeats when no other reporter is given', async () => {
-    const { registry, agent } = setup();
+    const { registry, scheduler, agent } = setup();
     await agent.start();
     registry.calls.length = 0;
     for (let i = 0; i < 1_000; i++) agent.connectionOpened();
     await flushPromises();
+    // The first change goes out at once; the rest ride on one follow-up, 100 ms later (an HTTP
+    // heartbeat each, so a busy backend is paced).
+    expect(registry.heartbeats()).toEqual([1]);
+    await scheduler.advance(100);
     for (let i = 0; i < 990; i++) agent.connectionClosed();
-    await flushPromises();
-    // Each burst: the first change goes out at once, the rest ride on one follow-up.
+    await scheduler.advance(100);
     expect(registry.heartbeats()).toEqual([1, 1_000, 999, 10]);
   });
 
   it('re-registers when a count report is answered "unknown"', async () => {
-    const { registry, agent } = setup();
+    const { registry, scheduler, agent } = setup();
     await agent.start();
     registry.known.clear();
     agent.setActive(3);
-    await flushPromises();
+    await scheduler.advance(100);
     // register + count re-sent (0), then the report of 3 finds the record gone: register + re-send 3.
     expect(registry.ops()).toEqual(['register', 'heartbeat', 'heartbeat', 'register', 'heartbeat']);
     expect(registry.calls.at(-1)).toEqual({ op: 'heartbeat', id: 'b1', active: 3 });

@@ -23,6 +23,11 @@ export interface BackendAgentOptions {
   readonly stopTimeoutMs?: number;
   /** Delay before re-sending a count whose report failed. */
   readonly reportRetryMs?: number;
+  /**
+   * Pacing of count reports under a steady stream of changes (see CoalescedReporter). Default:
+   * 100 ms when reports go through registry heartbeats (an HTTP request each), 0 for a custom reporter.
+   */
+  readonly reportMinGapMs?: number;
 }
 
 export type AgentState = 'idle' | 'registering' | 'registered' | 'stopped';
@@ -57,6 +62,7 @@ export class BackendAgent {
     this.reporter = new CoalescedReporter(options.reporter ?? ((n) => this.reportByHeartbeat(n)), {
       scheduler: this.scheduler,
       retryMs: options.reportRetryMs,
+      minGapMs: options.reportMinGapMs ?? (options.reporter ? 0 : 100),
       onFailing: (err, active) => this.log.warn({ err: errorMessage(err), active }, 'load report failed; retrying'),
       onRecovered: (active) => this.log.info({ active }, 'load reports delivered again'),
     });

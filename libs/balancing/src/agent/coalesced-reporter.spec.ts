@@ -39,6 +39,28 @@ describe('CoalescedReporter', () => {
     expect(r.writes).toEqual([1, 1000]);
   });
 
+  it('paces a steady stream of changes: the follow-up waits out minGapMs, an isolated change goes at once', async () => {
+    const r = heldReporter();
+    const scheduler = new FakeScheduler();
+    const reporter = new CoalescedReporter(r.report, { scheduler, minGapMs: 50 });
+    reporter.set(1);
+    expect(r.writes).toEqual([1]); // at once
+    reporter.set(2);
+    reporter.set(3);
+    await r.settle();
+    expect(r.writes).toEqual([1]); // the follow-up waits for the gap...
+    reporter.set(4);
+    await scheduler.advance(49);
+    expect(r.writes).toEqual([1]);
+    await scheduler.advance(1);
+    expect(r.writes).toEqual([1, 4]); // ...and carries the latest count
+    await r.settle();
+    await reporter.idle();
+    reporter.set(5);
+    expect(r.writes).toEqual([1, 4, 5]);
+    await r.settle();
+  });
+
   it('sends one follow-up with the latest value after each report that saw changes', async () => {
     const r = heldReporter();
     const reporter = new CoalescedReporter(r.report);

@@ -11,6 +11,12 @@ export interface CoalescedReporterOptions {
   readonly onFailing?: (err: unknown, active: number) => void;
   /** Called once when a report succeeds after failures. */
   readonly onRecovered?: (active: number) => void;
+  /**
+   * Under a steady stream of changes, wait this long after a report before sending the next, so a
+   * busy backend writes a few reports a second instead of one per request. An isolated change is
+   * still sent at once. Default 0 (back to back).
+   */
+  readonly minGapMs?: number;
 }
 
 /**
@@ -28,6 +34,8 @@ export class CoalescedReporter {
   private force = false;
   private failing = false;
   private retryHandle: unknown;
+  /** Set while a follow-up waits out minGapMs; resolves when it has been sent (or dropped). */
+  private pacing: { handle: unknown; done: Promise<void>; release: () => void } | undefined;
   private closed = false;
   private readonly scheduler: Scheduler;
   private readonly retryMs: number;
@@ -55,19 +63,24 @@ export class CoalescedReporter {
 
   /** Resolves when no report is in flight and no follow-up is due (failed reports wait for their retry). */
   async idle(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
+    while (this.inFlight || this.pacing) await (this.inFlight ?? this.pacing?.done);
   }
 
   /** Stops sending: a report in flight finishes (await idle()), nothing new starts. */
   close(): void {
     this.closed = true;
     this.cancelRetry();
+    if (this.pacing) {
+      this.scheduler.clearTimeout(this.pacing.handle);
+      this.pacing.release();
+      this.pacing = undefined;
+    }
   }
 
   private schedule(force: boolean): void {
     if (this.closed) return;
     this.force ||= force;
-    if (this.inFlight) {
+    if (this.inFlight || this.pacing) {
       this.dirty = true;
       return;
     }
@@ -101,9 +114,25 @@ export class CoalescedReporter {
     })().then(() => {
       this.inFlight = undefined;
       if (this.closed) return;
-      if (this.dirty) this.send();
+      if (this.dirty) this.sendAfterGap();
       else if (failed) this.retryHandle = this.scheduler.setTimeout(() => this.schedule(true), this.retryMs);
     });
+  }
+
+  private sendAfterGap(): void {
+    const gap = this.options.minGapMs ?? 0;
+    if (gap <= 0) {
+      this.send();
+      return;
+    }
+    let release = () => undefined as void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    const handle = this.scheduler.setTimeout(() => {
+      this.pacing = undefined;
+      release();
+      if (!this.closed) this.send();
+    }, gap);
+    this.pacing = { handle, done, release };
   }
 
   private cancelRetry(): void {
