@@ -21,13 +21,15 @@ runMain('standalone', async () => {
   const tokenEnv = redirects ? { REDIRECT_KEYS: redirectKeys, REQUIRE_GATEWAY_TOKEN: env.REQUIRE_GATEWAY_TOKEN ?? 'true' } : {};
   const store: BalancerStore | undefined = layout.REDIS_URL ? undefined : new MemoryBalancerStore();
   const deps = { store };
-  const stops: (() => Promise<void>)[] = [];
+  /** Stop stages in reverse start order; the apps within one stage stop together. */
+  const stops: (() => Promise<void>)[][] = [];
   let stopping = false;
   const stopAll = async () => {
     if (stopping) return;
     stopping = true;
-    // Reverse start order: the gateway stops taking traffic first, the store goes last.
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    // The gateway stops taking traffic first, then the backends (deregistering), then the
+    // registry; the store goes last.
+    for (const stage of stops.reverse()) await Promise.all(stage.map((stop) => stop().catch(() => undefined)));
     await store?.close();
     process.exit(0);
   };
@@ -35,7 +37,7 @@ runMain('standalone', async () => {
   process.once('SIGTERM', () => void stopAll());
 
   const registry = await bootstrapRegistry(loadConfig(RegistryEnv, { ...env, REGISTRY_TOKEN: token }), deps);
-  stops.push(registry.close);
+  stops.push([registry.close]);
 
   const backends = [];
   for (let i = 0; i < layout.STANDALONE_BACKENDS; i++) {
@@ -52,12 +54,12 @@ runMain('standalone', async () => {
       }),
       deps,
     );
-    stops.push(backend.close);
     backends.push(backend);
   }
 
   const gateway = await bootstrapGateway(resolveGatewayConfig(loadConfig(GatewayEnv, { ...env, ...tokenEnv })), deps);
-  stops.push(gateway.close);
+  stops.push(backends.map((b) => b.close));
+  stops.push([gateway.close]);
 
   const lines = [
     '',
