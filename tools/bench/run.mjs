@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { heading, log, elapsed } from './lib/log.mjs';
 import { machineInfo } from './lib/machine.mjs';
+import { waitQuiet } from './lib/cpu.mjs';
 import { liveChildren, stopAll } from './lib/procs.mjs';
 import { writeReport } from './lib/report.mjs';
 import { detectTools } from './lib/stack.mjs';
@@ -113,6 +114,10 @@ async function main() {
     sessions: opts.sessions,
     tools: detectTools(),
     versions: {},
+    /** @type {any} */
+    balanceStack: undefined,
+    /** @type {any} */
+    core: undefined,
   };
   for (const d of [resultsDir, ctx.logs, ctx.confs]) mkdirSync(d, { recursive: true });
 
@@ -156,7 +161,7 @@ async function main() {
   /** @type {Record<string, () => Promise<any>>} */
   const runners = {
     throughput: async () => (await import('./scenarios/throughput.mjs')).runThroughput(ctx),
-    balance: async () => (await import('./scenarios/balance.mjs')).runBalance(ctx, { bypass: false }),
+    balance: async () => (await import('./scenarios/balance.mjs')).runBalance(ctx, { bypass: false, keepStack: selected.includes('bypass') }),
     bypass: async () => (await import('./scenarios/balance.mjs')).runBalance(ctx, { bypass: true }),
     scaleout: async () => (await import('./scenarios/scaleout.mjs')).runScaleOut(ctx),
     sessions: async () => (await import('./scenarios/sessions.mjs')).runSessions(ctx),
@@ -168,12 +173,17 @@ async function main() {
   for (const name of selected) {
     const t = Date.now();
     try {
+      // On a shared machine, wait (bounded) for other workloads to calm down; the report shows it.
+      const quiet = opts.quick ? null : await waitQuiet(name, 30_000);
       results[name] = await runners[name]();
+      results[name].machineBefore = quiet;
       results[name].tookSeconds = Math.round((Date.now() - t) / 1000);
     } catch (err) {
       const message = err instanceof Error ? err.stack ?? err.message : String(err);
       log(`scenario ${name} FAILED: ${message}`);
       results[name] = { scenario: name, failed: message };
+      ctx.balanceStack = undefined;
+      ctx.core = undefined;
       await stopAll();
     }
     writeFileSync(join(resultsDir, `${name}.json`), JSON.stringify(results[name], null, 1));

@@ -2,7 +2,7 @@
 // PID and stopped by PID (never by name) when its owner is done, on exit, on SIGINT/SIGTERM and on
 // the global time bound.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -153,11 +153,13 @@ export function liveChildren() {
 function installHandlers() {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  // Last resort on a synchronous exit: SIGKILL what is left, by PID.
+  // Last resort on a synchronous exit: SIGKILL what is left, by PID, with the children those
+  // started themselves (nginx/HAProxy workers would otherwise outlive a killed master).
   process.on('exit', () => {
-    for (const c of live) {
+    const pids = descendants([...live].map((c) => c.pid));
+    for (const pid of pids) {
       try {
-        process.kill(c.pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }
@@ -168,4 +170,40 @@ function installHandlers() {
 /** @param {string} s */
 function shellQuote(s) {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The given PIDs and all their descendants, children first listed after their parent (from /proc).
+ * @param {number[]} roots
+ * @returns {number[]}
+ */
+function descendants(roots) {
+  /** @type {Map<number, number[]>} */
+  const children = new Map();
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
+        if (!children.has(ppid)) children.set(ppid, []);
+        children.get(ppid)?.push(Number(d));
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  } catch {
+    return roots; // no /proc
+  }
+  const out = [];
+  const seen = new Set();
+  const stack = [...roots];
+  while (stack.length) {
+    const pid = /** @type {number} */ (stack.pop());
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) stack.push(c);
+  }
+  return out;
 }

@@ -39,6 +39,14 @@ export function writeReport(o) {
   md.push(`| node | ${v.node} |`, `| ours | ${v.package}, git ${v.git}${v.gitDirty ? ' (with uncommitted changes)' : ''} |`, `| undici / ws / ioredis | ${v.undici} / ${v.ws} / ${v.ioredis} |`);
   md.push(`| nginx | ${run.tools.nginx ? v.nginx : 'not installed (skipped)'} |`, `| HAProxy | ${run.tools.haproxy ? v.haproxy : 'not installed (skipped)'} |`, `| Redis | ${v.redis} |`, `| load generator | ${run.tools.wrk ? v.wrk : 'Node closed loop (wrk not installed)'}; open loop and sessions: tools/bench/loadgen.mjs, sessions-client.mjs (Node ${v.node}) |`, '');
 
+  const worst = foreignWorst(results);
+  if (worst > FOREIGN_LIMIT) {
+    md.push(
+      `> **Shared machine:** processes this bench did not start used up to ${fmt(worst, 2)} cores (of ${m.cores}) during some timed runs (columns "other load"; values above ${FOREIGN_LIMIT} are marked ⚠). ` +
+        'Those runs had less CPU than the others, which lowers throughput and raises latency for whichever target ran then; compare targets whose runs saw similar other load, and prefer the CPU-per-request figures.',
+      '',
+    );
+  }
   md.push('## Goals (issues 3, 4, 5) against this run', '');
   md.push('| goal | measured | met? |', '|---|---|---|');
   for (const g of goals(results)) md.push(`| ${g.goal} | ${g.measured} | ${g.met === null ? 'n/a' : g.met ? 'yes' : '**no**'} |`);
@@ -67,12 +75,19 @@ export function writeReport(o) {
     if (tp.failed) md.push(`Failed: \`${firstLine(tp.failed)}\``, '');
     else {
       md.push(`One backend-sim, \`GET ${tp.settings.path}\`, closed loop: \`${tp.settings.generator}\` after a ${tp.settings.warmupSeconds} s warm-up, ${tp.settings.rounds} round(s) in turn over the targets; median of the rounds.`, '');
-      md.push('| target | requests/s | p50 ms | p99 ms | ratio to direct | ratio to nginx | errors |', '|---|---:|---:|---:|---:|---:|---:|');
+      md.push('| target | requests/s | p50 ms | p99 ms | ratio to direct | ratio to nginx | errors | balancer CPU ms/request | backend CPU ms/request | other load (cores) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const name of tp.targets) {
         const s = tp.summary[name];
-        md.push(`| ${s.label} | ${fmtInt(s.rps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.ratioToDirect, 2)} | ${fmt(s.ratioToNginx, 2)} | ${s.errors} |`);
+        const bal = name.startsWith('direct') ? '-' : `${fmt(s.balancerCpuMsPerRequest, 3)}${s.redisCpuMsPerRequest ? ` + Redis ${fmt(s.redisCpuMsPerRequest, 3)}` : ''}`;
+        md.push(`| ${s.label} | ${fmtInt(s.rps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.ratioToDirect, 2)} | ${fmt(s.ratioToNginx, 2)} | ${s.errors} | ${bal} | ${fmt(s.backendCpuMsPerRequest, 3)} | ${flag(s.foreignCores)} |`);
       }
-      md.push('', '"ratio to direct" compares with the same backend answering directly (the memory topology\'s backend reports by heartbeat, so it has its own direct row).', '');
+      md.push(
+        '',
+        '"ratio to direct" compares with the same backend answering directly (the memory topology\'s backend reports by heartbeat, so it has its own direct row). ' +
+          'CPU ms/request = CPU time of the balancer\'s processes (nginx/HAProxy: master and workers; ours: the gateway or standalone process, plus redis-server for the Redis topology) and of the backend during the timed run, divided by the requests: it measures cost independently of how the 2 cores were shared. ' +
+          '"other load" = cores used by processes this bench did not start (another workload on the machine), worst round.',
+        '',
+      );
       const r = tp.redis;
       if (r?.runs?.length) {
         md.push(`Redis, ours with Redis: **${fmt(r.perRequest, 2)} commands executed per request** (INFO commandstats delta over the timed runs / requests; counts the commands Lua scripts run inside Redis, and everything else that ran meanwhile: the backend's load reports, liveness and lease beats).`);
@@ -121,8 +136,8 @@ export function writeReport(o) {
       '',
     );
     md.push(
-      `| target | instances | mean ms | p50 | p99 | p99.9 | queue wait mean ms | queue wait p99 | imbalance (raw) | imbalance (utilization) | shares ${s.backends.map((/** @type {any} */ x) => x.id.replace(/^bal-/, '')).join(' / ')} | errors |${key === 'bypass' ? ' direct client mean / p99 ms | direct client queue wait mean / p99 |' : ''}`,
-      `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|${key === 'bypass' ? '---|---|' : ''}`,
+      `| target | instances | mean ms | p50 | p99 | p99.9 | queue wait mean ms | queue wait p99 | imbalance (raw) | imbalance (utilization) | shares ${s.backends.map((/** @type {any} */ x) => x.id.replace(/^bal-/, '')).join(' / ')} | errors |${key === 'bypass' ? ' direct client mean / p99 ms | direct client queue wait mean / p99 |' : ''} other load (cores) |`,
+      `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|${key === 'bypass' ? '---|---|' : ''}---:|`,
     );
     for (const r of b.runs) {
       const l = r.balanced.latency;
@@ -130,7 +145,7 @@ export function writeReport(o) {
       const shares = r.backends.map((/** @type {any} */ x) => fmt(x.share * 100, 0)).join(' / ');
       const by = r.bypass ? ` ${fmt(r.bypass.latency.mean, 0)} / ${fmt(r.bypass.latency.p99, 0)} | ${fmt(r.bypass.queueWait?.mean, 1)} / ${fmt(r.bypass.queueWait?.p99, 0)} |` : '';
       md.push(
-        `| ${r.target} | ${r.instances} | ${fmt(l.mean, 0)} | ${fmt(l.p50, 0)} | ${fmt(l.p99, 0)} | ${fmt(l.p999, 0)} | ${fmt(q?.mean, 1)} | ${fmt(q?.p99, 0)} | ${fmt(r.imbalance.raw, 2)} | ${fmt(r.imbalance.utilization, 2)} | ${shares} % | ${r.balanced.errors}${r.unfinished ? ` (+${r.unfinished} unfinished)` : ''} |${by}`,
+        `| ${r.target} | ${r.instances} | ${fmt(l.mean, 0)} | ${fmt(l.p50, 0)} | ${fmt(l.p99, 0)} | ${fmt(l.p999, 0)} | ${fmt(q?.mean, 1)} | ${fmt(q?.p99, 0)} | ${fmt(r.imbalance.raw, 2)} | ${fmt(r.imbalance.utilization, 2)} | ${shares} % | ${r.balanced.errors}${r.unfinished ? ` (+${r.unfinished} unfinished)` : ''} |${by} ${flag(r.cpu?.foreignCores)} |`,
       );
     }
     md.push('');
@@ -224,10 +239,11 @@ export function writeReport(o) {
         '',
       );
       if (s.limitNote) md.push(`> ${s.limitNote}.`, '');
-      md.push('| sessions | opened | errors | gateway RSS before | at peak | after close | memory per session | setup rate | setup p50 / p99 | per backend |', '|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+      md.push('| sessions | opened | errors | gateway RSS before | at peak (all open) | after close (max while closing) | memory per session | setup rate | setup p50 / p99 | per backend |', '|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
       md.push(
-        `| ${fmtInt(s.count)} | ${fmtInt(se.opened)} | ${se.errors}${Object.keys(se.errorKinds ?? {}).length ? ` (${Object.entries(se.errorKinds).map(([k, x]) => `${k}: ${x}`).join(', ')})` : ''} | ${fmt(se.rssBeforeKiB / 1024, 1)} MiB | ${fmt(se.rssPeakKiB / 1024, 1)} MiB | ${fmt(se.rssAfterCloseKiB / 1024, 1)} MiB | **${fmt(se.perSessionKiB, 1)} KiB** | ${fmtInt(se.setupRate)}/s | ${fmt(se.setupMs.p50, 0)} / ${fmt(se.setupMs.p99, 0)} ms | ${Object.entries(se.perBackend).sort().map(([k, x]) => `${k}: ${x}`).join(', ')} |`,
+        `| ${fmtInt(s.count)} | ${fmtInt(se.opened)} | ${se.errors}${Object.keys(se.errorKinds ?? {}).length ? ` (${Object.entries(se.errorKinds).map(([k, x]) => `${k}: ${x}`).join(', ')})` : ''} | ${fmt(se.rssBeforeKiB / 1024, 1)} MiB | ${fmt(se.rssPeakKiB / 1024, 1)} MiB | ${fmt(se.rssAfterCloseKiB / 1024, 1)} MiB (${fmt((se.rssPeakOverallKiB ?? se.rssAfterCloseKiB) / 1024, 1)}) | **${fmt(se.perSessionKiB, 1)} KiB** | ${fmtInt(se.setupRate)}/s | ${fmt(se.setupMs.p50, 0)} / ${fmt(se.setupMs.p99, 0)} ms | ${Object.entries(se.perBackend).sort().map(([k, x]) => `${k}: ${x}`).join(', ')} |`,
       );
+      if (se.cpu) md.push('', `Gateway CPU over the whole session run: ${fmt(se.cpu.gatewaySeconds, 1)} s (${fmt((se.cpu.gatewaySeconds * 1e6) / Math.max(1, se.opened), 0)} µs per session: setup, echo, close); other load ${flag(se.cpu.foreignCores)} cores.`);
       md.push('', `Echo frames answered: ${fmtInt(se.echoed)}; sessions that ended before the client closed them: ${se.lost}; backends' active count after close: ${(se.backendsAfterClose ?? []).map((/** @type {any} */ x) => x.active).join(' / ')}; closing took ${fmt(se.closeSeconds, 1)} s.`, '');
       if (se.rssSeries?.length) {
         chart(
@@ -255,10 +271,10 @@ export function writeReport(o) {
         `${rd.settings.backends} backend-sims, two gateways on the same Redis: \`GATEWAY_MODE=redirect\` (REDIRECT_KEYS = one random 32-byte key) and proxy mode; \`GET ${rd.settings.path}\` with \`${rd.settings.generator}\`; ${rd.settings.rounds} round(s), median.`,
         '',
       );
-      md.push('| mode | requests/s | p50 ms | p99 ms | errors | Redis commands executed per request |', '|---|---:|---:|---:|---:|---:|');
+      md.push('| mode | requests/s | p50 ms | p99 ms | errors | Redis commands executed per request | gateway CPU ms/request | Redis CPU ms/request | other load (cores) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const k of ['redirect', 'proxy']) {
         const s = rd.summary[k];
-        md.push(`| ${k === 'redirect' ? 'redirect decisions (307, not followed)' : 'proxied requests'} | ${fmtInt(s.rps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${s.errors} | ${fmt(s.redisCommandsPerRequest, 1)} |`);
+        md.push(`| ${k === 'redirect' ? 'redirect decisions (307, not followed)' : 'proxied requests'} | ${fmtInt(s.rps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${s.errors} | ${fmt(s.redisCommandsPerRequest, 1)} | ${fmt(s.gatewayCpuMsPerRequest, 3)} | ${fmt(s.redisCpuMsPerRequest, 3)} | ${flag(s.foreignCores)} |`);
       }
       md.push('', `Redirect / proxy = **${fmt(rd.ratio, 2)}x** (goal: at least 2x).`, '');
     }
@@ -271,6 +287,20 @@ export function writeReport(o) {
   writeFileSync(reportPath, `${md.join('\n')}\n`);
   if (o.toDocs) updateIndex(docsDir);
   return reportPath;
+}
+
+const FOREIGN_LIMIT = 0.15;
+/** "other load" cell: cores used by processes the bench did not start, ⚠ above the limit. @param {number|undefined} c */
+const flag = (c) => (c === undefined || Number.isNaN(c) ? 'n/a' : `${c > FOREIGN_LIMIT ? '⚠ ' : ''}${fmt(c, 2)}`);
+
+/** Worst other-load figure of any timed run. @param {Record<string, any>} r */
+function foreignWorst(r) {
+  const xs = [];
+  for (const s of Object.values(r.throughput?.summary ?? {})) xs.push(/** @type {any} */ (s).foreignCores);
+  for (const k of ['balance', 'bypass']) for (const run of r[k]?.runs ?? []) xs.push(run.cpu?.foreignCores);
+  for (const s of Object.values(r.redirect?.summary ?? {})) xs.push(/** @type {any} */ (s).foreignCores);
+  xs.push(r.sessions?.cpu?.foreignCores);
+  return Math.max(0, ...xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)));
 }
 
 /** @param {string} s */
@@ -305,7 +335,7 @@ export function goals(r) {
       if (peers.length) {
         const best = Math.min(...peers.map((p) => p.balanced.queueWait?.mean ?? NaN));
         const q = ours.balanced.queueWait?.mean ?? NaN;
-        out.push({ goal: `balance, ${n} instances: our mean queue wait >= 40% below the better peer`, measured: `${fmt(q, 1)} ms vs ${fmt(best, 1)} ms (${fmt((1 - q / best) * 100, 0)}% lower)`, met: Number.isFinite(q) && Number.isFinite(best) ? q <= 0.6 * best : null });
+        out.push({ goal: `balance, ${n} instances: our mean queue wait >= 40% below the better peer`, measured: `${fmt(q, 1)} ms vs ${fmt(best, 1)} ms (${q <= best ? `${fmt((1 - q / best) * 100, 0)}% lower` : `${fmt((q / best - 1) * 100, 0)}% higher`})`, met: Number.isFinite(q) && Number.isFinite(best) ? q <= 0.6 * best : null });
       }
     }
     if (key === 'bypass' && ours) {

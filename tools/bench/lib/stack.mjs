@@ -68,6 +68,7 @@ export async function startRedis(ctx, name) {
   await child.waitForOutput(/Ready to accept connections/, 10_000);
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  client.on('error', () => undefined); // Redis stopping before this client is closed is expected
   return {
     name,
     port,
@@ -264,7 +265,7 @@ export async function startStandalone(ctx, o) {
     throw first instanceof Error ? first : new Error(`${o.name} exited: ${child.tail.slice(-500)}`);
   }
   const c = child;
-  return { name: o.name, url: `http://127.0.0.1:${port}`, adminUrl, registryUrl, child: c, note, stop: () => c.stop() };
+  return { name: o.name, url: `http://127.0.0.1:${port}`, adminUrl, registryUrl, token: o.token, child: c, note, stop: () => c.stop() };
 }
 
 /**
@@ -480,4 +481,24 @@ export function commandDelta(before, after) {
     }
   }
   return { total, byCommand };
+}
+
+/**
+ * One redis-server and one registry shared by every scenario of a run (each scenario uses its own
+ * pool, so their backends never mix); started on first use, stopped with everything else.
+ * @param {BenchContext & {core?: any}} ctx
+ * @returns {Promise<{redis: Awaited<ReturnType<typeof startRedis>>, registry: Awaited<ReturnType<typeof startRegistry>>, token: string, prefix: string}>}
+ */
+export function sharedCore(ctx) {
+  if (!ctx.core) {
+    ctx.core = (async () => {
+      const prefix = 'bench';
+      const token = randomToken();
+      const redis = await startRedis(ctx, 'redis');
+      const registry = await startRegistry(ctx, { name: 'registry', redisUrl: redis.url, prefix, token });
+      return { redis, registry, token, prefix };
+    })();
+    ctx.core.catch(() => (ctx.core = undefined));
+  }
+  return ctx.core;
 }

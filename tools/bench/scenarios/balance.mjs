@@ -6,11 +6,11 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChildJson } from '../lib/load.mjs';
+import { cpuSeconds, machineShare, snapshot } from '../lib/cpu.mjs';
 import { heading, log } from '../lib/log.mjs';
 import { waitUntil } from '../lib/net.mjs';
 import { drawDurations, maxOverMean, mean, mixMean, summary } from '../lib/stats.mjs';
-import { withCleanup } from '../lib/util.mjs';
-import { randomToken, startBackend, startGateway, startHaproxy, startNginx, startRedis, startRegistry, waitRegistered, waitRoutable } from '../lib/stack.mjs';
+import { sharedCore, startBackend, startGateway, startHaproxy, startNginx, waitRegistered, waitRoutable } from '../lib/stack.mjs';
 
 const loadgen = join(dirname(fileURLToPath(import.meta.url)), '..', 'loadgen.mjs');
 
@@ -31,17 +31,18 @@ const LOAD = 0.7;
 const BYPASS_LOAD = 0.3; // of the bypassed backend's own capacity
 const INSTANCES = 3;
 const SEED = 20_240_601;
+const POOL = 'balance';
 const BYPASS_SEED = 77_001;
 
 /**
  * @param {import('../lib/stack.mjs').BenchContext} ctx
- * @param {{bypass: boolean}} o
+ * @param {{bypass: boolean, keepStack?: boolean}} o  keepStack: leave the processes running for the next balance/bypass run
  */
 export async function runBalance(ctx, o) {
   const name = o.bypass ? 'bypass' : 'balance';
   heading(`scenario ${o.bypass ? 3 : 2}: ${name} (4 backends x ${SLOTS} slots, one ${BACKENDS[3].slowdown}x slower; open loop at ${LOAD * 100}% of capacity${o.bypass ? `; + direct client at ${BYPASS_LOAD * 100}% of ${BACKENDS[0].id}` : ''})`);
-  const seconds = ctx.quick ? 4 : 30;
-  const drainMs = ctx.quick ? 2_000 : 20_000;
+  const seconds = ctx.quick ? 2 : 25;
+  const drainMs = ctx.quick ? 1_000 : 20_000;
 
   // Capacity: each backend completes slots / (mean duration x slowdown) requests per second.
   const meanMs = mixMean(MIX);
@@ -58,49 +59,32 @@ export async function runBalance(ctx, o) {
   const durations = drawDurations(MIX, Math.round(rate * seconds), SEED);
   const bypassDurations = o.bypass ? drawDurations(MIX, Math.round(bypassRate * seconds), BYPASS_SEED) : [];
 
-  return withCleanup(async (stops) => {
-    const prefix = 'bench';
-    const token = randomToken();
-    log('starting redis, registry, 4 backends, 3 gateways, 3 nginx, 3 haproxy');
-    const redis = await startRedis(ctx, `${name}-redis`);
-    stops.push(redis.stop);
-    const registry = await startRegistry(ctx, { name: `${name}-registry`, redisUrl: redis.url, prefix, token });
-    stops.push(registry.stop);
-    const backends = await Promise.all(
-      BACKENDS.map((b) => startBackend(ctx, { id: b.id, slowdown: b.slowdown, slots: SLOTS, registryUrl: registry.url, token, redisUrl: redis.url, prefix })),
-    );
-    for (const b of backends) stops.push(b.stop);
-    await waitRegistered(registry.url, 'default', backends.map((b) => b.id));
-    const probe = await backends[0].info();
-    const slotsSupported = probe && 'activeIntegralMs' in probe && probe.slots != null;
-    if (!slotsSupported) log('note: this backend-sim build has no BACKEND_SLOTS / activeIntegralMs yet: no queueing, imbalance from sampled active counts');
-    const gateways = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startGateway(ctx, { name: `${name}-gw-${i + 1}`, redisUrl: redis.url, prefix })));
-    for (const g of gateways) stops.push(g.stop);
+  const stack = ctx.balanceStack ?? (await startBalanceStack(ctx));
+  ctx.balanceStack = o.keepStack ? stack : undefined;
+  try {
+    const { backends, instances, instancePids, slotsSupported } = stack;
     const urls = backends.map((b) => b.url);
-    /** @type {Record<string, string[]>} */
-    const instances = { ours: gateways.map((g) => g.url) };
-    if (ctx.tools.nginx) {
-      const ngs = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startNginx(ctx, { name: `${name}-nginx-${i + 1}`, backends: urls })));
-      for (const n of ngs) stops.push(n.stop);
-      instances.nginx = ngs.map((n) => n.url);
-    }
-    if (ctx.tools.haproxy) {
-      const hps = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startHaproxy(ctx, { name: `${name}-haproxy-${i + 1}`, backends: urls })));
-      for (const h of hps) stops.push(h.stop);
-      instances.haproxy = hps.map((h) => h.url);
-    }
-    for (const list of Object.values(instances)) for (const url of list) await waitRoutable(url);
-
     /** @type {any[]} */
     const runs = [];
-    for (const count of [1, INSTANCES]) {
+    // In a quick run, bypass is only run through several instances (the code path is the same).
+    const counts = ctx.quick && o.bypass ? [INSTANCES] : [1, INSTANCES];
+    for (const count of counts) {
       for (const [target, list] of Object.entries(instances)) {
         const label = `${target} x${count}`;
-        await waitIdle(backends);
+        await waitIdle(backends, ctx.quick ? 3_000 : 60_000);
+        if (!stack.warm.has(target)) {
+          // JIT and connection warm-up of every instance of this target (Node needs it; nginx and
+          // HAProxy do not, but they get the same): short requests at the same rate, not measured.
+          stack.warm.add(target);
+          const warmN = Math.round(rate * (ctx.quick ? 1 : 4));
+          await runChildJson(ctx, `${name}-warmup-${target}`, loadgen, { mode: 'open', streams: [{ name: 'warmup', urls: list, rate, durations: Array(warmN).fill(5), pathPrefix: '/work?ms=' }], drainMs: 5_000, hardDeadlineMs: 60_000 }, { quietProgress: true });
+          await waitIdle(backends);
+        }
         log(`run ${label}: ${durations.length} requests over ${seconds} s${o.bypass ? ` + ${bypassDurations.length} bypass` : ''}`);
         /** @type {any[]} */
         const streams = [{ name: 'balanced', urls: list.slice(0, count), rate, durations, pathPrefix: '/work?ms=' }];
         if (o.bypass) streams.push({ name: 'bypass', urls: [backends[0].url], rate: bypassRate, durations: bypassDurations, pathPrefix: '/work?ms=' });
+        const cpu0 = snapshot();
         const raw = await runChildJson(ctx, `${name}-${target}-x${count}`, loadgen, {
           mode: 'open',
           streams,
@@ -110,13 +94,15 @@ export async function runBalance(ctx, o) {
           progressEveryMs: ctx.quick ? 2_000 : 10_000,
           hardDeadlineMs: seconds * 1000 + drainMs + 30_000,
         });
+        const cpu1 = snapshot();
         const analysed = analyse(raw, backends, evenShares);
-        runs.push({ target, instances: count, label, ...analysed });
+        const cpu = { balancerSeconds: cpuSeconds(cpu0, cpu1, instancePids[target].slice(0, count)), ...machineShare(cpu0, cpu1) };
+        runs.push({ target, instances: count, label, ...analysed, cpu });
         const b = analysed.balanced;
         log(
           `  ${label.padEnd(10)} mean ${b.latency.mean.toFixed(0)} ms  p50 ${b.latency.p50.toFixed(0)}  p99 ${b.latency.p99.toFixed(0)}  p99.9 ${b.latency.p999.toFixed(0)}  ` +
             `queue wait mean ${fmtN(b.queueWait?.mean)} p99 ${fmtN(b.queueWait?.p99)}  imbalance ${analysed.imbalance.raw.toFixed(2)} (util ${analysed.imbalance.utilization.toFixed(2)})  ` +
-            `shares ${analysed.backends.map((x) => `${(x.share * 100).toFixed(0)}%`).join('/')}  errors ${b.errors}`,
+            `shares ${analysed.backends.map((x) => `${(x.share * 100).toFixed(0)}%`).join('/')}  errors ${b.errors}  other processes ${cpu.foreignCores.toFixed(2)} cores`,
         );
       }
     }
@@ -144,7 +130,58 @@ export async function runBalance(ctx, o) {
       },
       runs,
     };
-  });
+  } finally {
+    if (!o.keepStack) await stack.stop();
+  }
+}
+
+/**
+ * Redis, registry, the 4 worker-pool backends, 3 gateways, 3 nginx and 3 HAProxy processes: shared
+ * by the balance and bypass scenarios when both run.
+ * @param {import('../lib/stack.mjs').BenchContext} ctx
+ */
+async function startBalanceStack(ctx) {
+  /** @type {(() => Promise<unknown>)[]} */
+  const stops = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const { redis, registry, token, prefix } = await sharedCore(ctx);
+    log(`starting 4 backends, ${INSTANCES} gateways${ctx.tools.nginx ? `, ${INSTANCES} nginx` : ''}${ctx.tools.haproxy ? `, ${INSTANCES} haproxy` : ''}`);
+    const backends = await Promise.all(
+      BACKENDS.map((b) => startBackend(ctx, { id: b.id, pool: POOL, slowdown: b.slowdown, slots: SLOTS, registryUrl: registry.url, token, redisUrl: redis.url, prefix })),
+    );
+    for (const b of backends) stops.push(b.stop);
+    await waitRegistered(registry.url, POOL, backends.map((b) => b.id));
+    const probe = await backends[0].info();
+    const slotsSupported = Boolean(probe && 'activeIntegralMs' in probe && probe.slots != null);
+    if (!slotsSupported) log('note: this backend-sim build has no BACKEND_SLOTS / activeIntegralMs yet: no queueing, imbalance from sampled active counts');
+    const gateways = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startGateway(ctx, { name: `balance-gw-${i + 1}`, redisUrl: redis.url, prefix, pool: POOL })));
+    for (const g of gateways) stops.push(g.stop);
+    const urls = backends.map((b) => b.url);
+    /** @type {Record<string, string[]>} */
+    const instances = { ours: gateways.map((g) => g.url) };
+    /** @type {Record<string, number[]>} */
+    const instancePids = { ours: gateways.map((g) => g.child.pid) };
+    if (ctx.tools.nginx) {
+      const ngs = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startNginx(ctx, { name: `balance-nginx-${i + 1}`, backends: urls })));
+      for (const n of ngs) stops.push(n.stop);
+      instances.nginx = ngs.map((n) => n.url);
+      instancePids.nginx = ngs.map((n) => n.child.pid);
+    }
+    if (ctx.tools.haproxy) {
+      const hps = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startHaproxy(ctx, { name: `balance-haproxy-${i + 1}`, backends: urls })));
+      for (const h of hps) stops.push(h.stop);
+      instances.haproxy = hps.map((h) => h.url);
+      instancePids.haproxy = hps.map((h) => h.child.pid);
+    }
+    for (const list of Object.values(instances)) for (const url of list) await waitRoutable(url);
+    return { backends, instances, instancePids, slotsSupported, warm: new Set(), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 /** @param {number|undefined} x */
@@ -154,8 +191,11 @@ const fmtN = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(0));
  * Waits until every backend is idle (nothing running or queued) before the next run.
  * @param {import('../lib/stack.mjs').BackendHandle[]} backends
  */
-async function waitIdle(backends) {
-  await waitUntil('backends idle', async () => (await Promise.all(backends.map((b) => b.info()))).every((i) => i.active === 0), 60_000, 200);
+async function waitIdle(backends, timeoutMs = 60_000) {
+  // HAProxy (without `option abortonclose`) lets a request run on even after its client left.
+  await waitUntil('backends idle', async () => (await Promise.all(backends.map((b) => b.info()))).every((i) => i.active === 0), timeoutMs, 200).catch((err) => {
+    if (timeoutMs >= 60_000) throw err;
+  });
 }
 
 /**

@@ -11,35 +11,32 @@ import { freePort, httpJson, waitUntil } from '../lib/net.mjs';
 import { detectSessionKind, describeKind } from '../lib/session-kind.mjs';
 import { maxOverMean } from '../lib/stats.mjs';
 import { withCleanup } from '../lib/util.mjs';
-import { randomToken, startBackend, startGateway, startHaproxy, startNginx, startRedis, startRegistry, waitRegistered, waitRoutable } from '../lib/stack.mjs';
+import { sharedCore, startBackend, startGateway, startHaproxy, startNginx, waitRegistered, waitRoutable } from '../lib/stack.mjs';
 
 const client = join(dirname(fileURLToPath(import.meta.url)), '..', 'sessions-client.mjs');
 const EVEN = 1.1;
+const POOL = 'scale';
 
 /** @param {import('../lib/stack.mjs').BenchContext} ctx */
 export async function runScaleOut(ctx) {
   const rate = 20;
-  const phaseSeconds = ctx.quick ? 4 : 15;
+  const phaseSeconds = ctx.quick ? 2 : 15;
+  const phase2Seconds = ctx.quick ? 2.5 : 15;
   const phase1 = rate * phaseSeconds;
-  const total = phase1 * 2;
+  const total = phase1 + rate * phase2Seconds;
   heading(`scenario 4: scale-out (${rate} sessions/s: ${phase1} onto 3 backends, then a 4th joins, ${total - phase1} more)`);
   return withCleanup(async (stops) => {
-    const prefix = 'bench';
-    const token = randomToken();
-    const redis = await startRedis(ctx, 'scale-redis');
-    stops.push(redis.stop);
-    const registry = await startRegistry(ctx, { name: 'scale-registry', redisUrl: redis.url, prefix, token });
-    stops.push(registry.stop);
-    const common = { registryUrl: registry.url, token, redisUrl: redis.url, prefix };
+    const { redis, registry, token, prefix } = await sharedCore(ctx);
+    const common = { pool: POOL, registryUrl: registry.url, token, redisUrl: redis.url, prefix };
     const backends = await Promise.all([1, 2, 3].map((i) => startBackend(ctx, { id: `scale-${i}`, ...common })));
     for (const b of backends) stops.push(b.stop);
-    await waitRegistered(registry.url, 'default', backends.map((b) => b.id));
+    await waitRegistered(registry.url, POOL, backends.map((b) => b.id));
     const fourthPort = await freePort();
     const fourthUrl = `http://127.0.0.1:${fourthPort}`;
     const kind = await detectSessionKind(backends[0].url);
-    const holdMs = (phaseSeconds * 2 + 30) * 1000;
+    const holdMs = (phaseSeconds + phase2Seconds + 30) * 1000;
     log(`session kind: ${describeKind(kind)}`);
-    const gateway = await startGateway(ctx, { name: 'scale-gw-1', redisUrl: redis.url, prefix });
+    const gateway = await startGateway(ctx, { name: 'scale-gw-1', redisUrl: redis.url, prefix, pool: POOL });
     stops.push(gateway.stop);
     await waitRoutable(gateway.url);
 
@@ -88,7 +85,7 @@ export async function runScaleOut(ctx) {
                 fourth = await startBackend(ctx, { id: 'scale-4', port: fourthPort, ...common });
                 marks.fourthListening = Date.now();
                 if (target === 'ours') {
-                  await waitRegistered(registry.url, 'default', ['scale-4'], 15_000);
+                  await waitRegistered(registry.url, POOL, ['scale-4'], 15_000);
                 } else {
                   await /** @type {any} */ (lb).reload(infoUrls);
                 }
@@ -96,7 +93,7 @@ export async function runScaleOut(ctx) {
                 log(`  4th backend listening after ${marks.fourthListening - marks.join} ms, ${target === 'ours' ? 'registered' : 'peer reloaded'} after ${marks.fourthVisible - marks.join} ms`);
               })().catch((err) => log(`  4th backend failed: ${err.message}`));
             }
-            if (m.type === 'all-open') setTimeout(() => send('close'), 1_000);
+            if (m.type === 'all-open') setTimeout(() => send('close'), ctx.quick ? 300 : 1_000);
           },
         },
       );
@@ -111,7 +108,7 @@ export async function runScaleOut(ctx) {
       if (fourth) await /** @type {any} */ (fourth).stop();
       if (lb.stop) await lb.stop();
     }
-    return { scenario: 'scaleout', settings: { rate, phaseSeconds, phase1, total, kind, holdMs, even: EVEN }, runs };
+    return { scenario: 'scaleout', settings: { rate, phaseSeconds, phase2Seconds, phase1, total, kind, holdMs, even: EVEN }, runs };
   });
 }
 

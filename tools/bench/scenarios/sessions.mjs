@@ -4,18 +4,20 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChildJson } from '../lib/load.mjs';
+import { cpuSeconds, machineShare, snapshot } from '../lib/cpu.mjs';
 import { heading, log } from '../lib/log.mjs';
 import { sleep, waitUntil } from '../lib/net.mjs';
 import { detectSessionKind, describeKind } from '../lib/session-kind.mjs';
 import { summary } from '../lib/stats.mjs';
 import { withCleanup } from '../lib/util.mjs';
-import { randomToken, rssKiB, startBackend, startGateway, startRedis, startRegistry, waitRegistered, waitRoutable } from '../lib/stack.mjs';
+import { rssKiB, sharedCore, startBackend, startGateway, waitRegistered, waitRoutable } from '../lib/stack.mjs';
 
+const POOL = 'sessions';
 const client = join(dirname(fileURLToPath(import.meta.url)), '..', 'sessions-client.mjs');
 
 /** @param {import('../lib/stack.mjs').BenchContext & {sessions?: number|null, machineNofile?: number}} ctx */
 export async function runSessions(ctx) {
-  const wanted = ctx.sessions ?? (ctx.quick ? 1000 : 10_000);
+  const wanted = ctx.sessions ?? (ctx.quick ? 300 : 10_000);
   const hard = await hardNofile();
   const nofile = Math.min(65_536, hard);
   // The gateway holds two sockets per session (client side and backend side) plus ~100 others.
@@ -26,29 +28,24 @@ export async function runSessions(ctx) {
       ? `asked for ${wanted} sessions, ran ${count}: the gateway needs 2 file descriptors per session (client + upstream socket) and this machine's hard limit is ${hard} (ulimit -n 65536 is refused: no CAP_SYS_RESOURCE), so ${wanted} would need ${2 * wanted + 200}`
       : null;
   const rate = ctx.quick ? 500 : 1000;
-  const holdMs = ctx.quick ? 3_000 : 10_000;
+  const holdMs = ctx.quick ? 1_000 : 10_000;
   heading(`scenario 5: sessions (${count} concurrent sessions through one gateway, opened at ${rate}/s, held ${holdMs / 1000} s)`);
   if (limitNote) log(`note: ${limitNote}`);
   return withCleanup(async (stops) => {
-    const prefix = 'bench';
-    const token = randomToken();
-    const redis = await startRedis(ctx, 'sess-redis');
-    stops.push(redis.stop);
-    const registry = await startRegistry(ctx, { name: 'sess-registry', redisUrl: redis.url, prefix, token });
-    stops.push(registry.stop);
-    const backends = await Promise.all([1, 2, 3].map((i) => startBackend(ctx, { id: `sess-${i}`, registryUrl: registry.url, token, redisUrl: redis.url, prefix, nofile })));
+    const { redis, registry, token, prefix } = await sharedCore(ctx);
+    const backends = await Promise.all([1, 2, 3].map((i) => startBackend(ctx, { id: `sess-${i}`, pool: POOL, registryUrl: registry.url, token, redisUrl: redis.url, prefix, nofile })));
     for (const b of backends) stops.push(b.stop);
-    await waitRegistered(registry.url, 'default', backends.map((b) => b.id));
+    await waitRegistered(registry.url, POOL, backends.map((b) => b.id));
     const kind = await detectSessionKind(backends[0].url);
     log(`session kind: ${describeKind(kind)}`);
-    const gateway = await startGateway(ctx, { name: 'sess-gw', redisUrl: redis.url, prefix, nofile });
+    const gateway = await startGateway(ctx, { name: 'sess-gw', redisUrl: redis.url, prefix, pool: POOL, nofile });
     stops.push(gateway.stop);
     await waitRoutable(gateway.url);
     const pid = gateway.child.pid;
     const sessionHoldMs = 120_000; // for long-poll kinds: longer than the whole run
 
     // Warm-up (code paths, pools, JIT) so that "before" is the idle gateway, not a cold one.
-    const warm = Math.min(200, count);
+    const warm = Math.min(ctx.quick ? 100 : 200, count);
     await runChildJson(ctx, 'sess-warmup', client, { urls: [gateway.url], kind, holdMs: sessionHoldMs, count: warm, ratePerSec: 400, echo: kind === 'ws', closeAfterMs: 300, setupTimeoutMs: 10_000, hardDeadlineMs: 60_000 }, { nofile, quietProgress: true });
     await waitUntil('backends idle after warm-up', async () => (await Promise.all(backends.map((b) => b.info()))).every((i) => i.active === 0), 30_000, 200);
     await sleep(2_000);
@@ -68,6 +65,7 @@ export async function runSessions(ctx) {
     let send = () => undefined;
     /** @type {any} */
     let atPeak = null;
+    const cpu0 = snapshot();
     const raw = await runChildJson(
       ctx,
       'sess-client',
@@ -91,11 +89,16 @@ export async function runSessions(ctx) {
       },
     );
     clearInterval(sampler);
+    const cpu1 = snapshot();
+    const cpu = { gatewaySeconds: cpuSeconds(cpu0, cpu1, [pid]), clientSeconds: 0, ...machineShare(cpu0, cpu1) };
     await waitUntil('backends idle after close', async () => (await Promise.all(backends.map((b) => b.info()))).every((i) => i.active === 0), 30_000, 200).catch((e) => log(`  ${e.message}`));
     await sleep(1_000);
     const after = await rssKiB(pid);
     const backendsAfter = await Promise.all(backends.map((b) => b.info().then((i) => ({ id: b.id, active: i.active }))));
-    const peakRss = Math.max(...rssSeries.map((s) => s.rss), atPeak?.rss?.rss ?? 0);
+    // Peak while the sessions are held (until the client starts closing them); closing allocates
+    // too (close frames, timers, garbage not yet collected), reported separately.
+    const peakRss = Math.max(...rssSeries.filter((s) => s.at <= raw.closeStart).map((s) => s.rss), atPeak?.rss?.rss ?? 0);
+    const peakOverall = Math.max(peakRss, ...rssSeries.map((s) => s.rss), after.rss);
     const ix = Object.fromEntries(raw.columns.map((/** @type {string} */ c, /** @type {number} */ i) => [c, i]));
     /** @type {Record<string, number>} */
     const perBackend = {};
@@ -114,6 +117,7 @@ export async function runSessions(ctx) {
       errors: raw.failed + raw.lost,
       rssBeforeKiB: before.rss,
       rssPeakKiB: peakRss,
+      rssPeakOverallKiB: peakOverall,
       rssAfterCloseKiB: after.rss,
       hwmKiB: after.hwm,
       perSessionKiB: (peakRss - before.rss) / Math.max(1, raw.openBeforeClose),
@@ -126,6 +130,7 @@ export async function runSessions(ctx) {
       closeSeconds: (raw.closeEnd - raw.closeStart) / 1000,
       stillOpenAfterClose: raw.stillOpenAfterClose,
       rssSeries: rssSeries.map((s) => ({ t: s.at - raw.t0, rss: s.rss })),
+      cpu,
     };
     log(
       `  ${raw.opened}/${count} opened, ${result.errors} errors; gateway RSS ${before.rss} -> ${peakRss} KiB (${result.perSessionKiB.toFixed(1)} KiB/session), after close ${after.rss} KiB; ` +

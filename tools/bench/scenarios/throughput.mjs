@@ -4,54 +4,50 @@ import { closedLoop } from '../lib/load.mjs';
 import { heading, log } from '../lib/log.mjs';
 import { median } from '../lib/util.mjs';
 import { monitorSample } from '../lib/redis-monitor.mjs';
-import { commandDelta, randomToken, startBackend, startGateway, startHaproxy, startNginx, startRedis, startRegistry, startStandalone, waitRegistered, waitRoutable } from '../lib/stack.mjs';
+import { cpuSeconds, machineShare, snapshot } from '../lib/cpu.mjs';
+import { commandDelta, randomToken, sharedCore, startBackend, startGateway, startHaproxy, startNginx, startStandalone, waitRegistered, waitRoutable } from '../lib/stack.mjs';
+
+const POOL = 'tput';
 
 /**
  * @param {import('../lib/stack.mjs').BenchContext} ctx
  */
 export async function runThroughput(ctx) {
   heading('scenario 1: throughput (/work?ms=0, closed loop, keep-alive)');
-  const seconds = ctx.quick ? 3 : 10;
+  const seconds = ctx.quick ? 2 : 8;
   const warmup = ctx.quick ? 1 : 2;
   const rounds = ctx.quick ? 1 : 2;
   const connections = 64;
-  const prefix = 'bench';
-  const token = randomToken();
   /** @type {(() => Promise<void>)[]} */
   const stops = [];
   try {
     log('starting redis, registry, backends, gateways, peers');
-    const redis = await startRedis(ctx, 's1-redis');
-    stops.push(redis.stop);
-    const [registry, standalone] = await Promise.all([
-      startRegistry(ctx, { name: 's1-registry', redisUrl: redis.url, prefix, token }),
-      startStandalone(ctx, { name: 's1-ours-memory', token }),
-    ]);
-    stops.push(registry.stop, standalone.stop);
+    const [{ redis, registry, token, prefix }, standalone] = await Promise.all([sharedCore(ctx), startStandalone(ctx, { name: 's1-ours-memory', token: randomToken() })]);
+    stops.push(standalone.stop);
     const [backend, memBackend] = await Promise.all([
-      startBackend(ctx, { id: 'tput-1', registryUrl: registry.url, token, redisUrl: redis.url, prefix }),
-      startBackend(ctx, { id: 'tput-mem-1', registryUrl: standalone.registryUrl, token }),
+      startBackend(ctx, { id: 'tput-1', pool: POOL, registryUrl: registry.url, token, redisUrl: redis.url, prefix }),
+      startBackend(ctx, { id: 'tput-mem-1', registryUrl: standalone.registryUrl, token: standalone.token }),
     ]);
     stops.push(backend.stop, memBackend.stop);
-    await Promise.all([waitRegistered(registry.url, 'default', [backend.id]), waitRegistered(standalone.registryUrl, 'default', [memBackend.id])]);
-    const gateway = await startGateway(ctx, { name: 's1-ours-redis', redisUrl: redis.url, prefix });
+    await Promise.all([waitRegistered(registry.url, POOL, [backend.id]), waitRegistered(standalone.registryUrl, 'default', [memBackend.id])]);
+    const gateway = await startGateway(ctx, { name: 's1-ours-redis', redisUrl: redis.url, prefix, pool: POOL });
     stops.push(gateway.stop);
-    /** @type {{name: string, label: string, url: string, baseline: string}[]} */
+    /** @type {{name: string, label: string, url: string, baseline: string, pids: number[], backendPid: number}[]} */
     const targets = [
-      { name: 'direct', label: 'direct (backend reporting to Redis)', url: backend.url, baseline: 'direct' },
-      { name: 'direct-mem', label: 'direct (backend reporting by heartbeat)', url: memBackend.url, baseline: 'direct-mem' },
-      { name: 'ours-memory', label: 'ours, memory store (standalone)', url: standalone.url, baseline: 'direct-mem' },
-      { name: 'ours-redis', label: 'ours, Redis (1 gateway)', url: gateway.url, baseline: 'direct' },
+      { name: 'direct', label: 'direct (backend reporting to Redis)', url: backend.url, baseline: 'direct', pids: [], backendPid: backend.child.pid },
+      ...(ctx.quick ? [] : [{ name: 'direct-mem', label: 'direct (backend reporting by heartbeat)', url: memBackend.url, baseline: 'direct-mem', pids: [], backendPid: memBackend.child.pid }]),
+      { name: 'ours-memory', label: 'ours, memory store (standalone)', url: standalone.url, baseline: ctx.quick ? 'direct' : 'direct-mem', pids: [standalone.child.pid], backendPid: memBackend.child.pid },
+      { name: 'ours-redis', label: 'ours, Redis (1 gateway)', url: gateway.url, baseline: 'direct', pids: [gateway.child.pid], backendPid: backend.child.pid },
     ];
     if (ctx.tools.nginx) {
       const nginx = await startNginx(ctx, { name: 's1-nginx', backends: [backend.url] });
       stops.push(nginx.stop);
-      targets.push({ name: 'nginx', label: 'nginx least_conn', url: nginx.url, baseline: 'direct' });
+      targets.push({ name: 'nginx', label: 'nginx least_conn', url: nginx.url, baseline: 'direct', pids: [nginx.child.pid], backendPid: backend.child.pid });
     }
     if (ctx.tools.haproxy) {
       const haproxy = await startHaproxy(ctx, { name: 's1-haproxy', backends: [backend.url] });
       stops.push(haproxy.stop);
-      targets.push({ name: 'haproxy', label: 'HAProxy leastconn', url: haproxy.url, baseline: 'direct' });
+      targets.push({ name: 'haproxy', label: 'HAProxy leastconn', url: haproxy.url, baseline: 'direct', pids: [haproxy.child.pid], backendPid: backend.child.pid });
     }
     for (const t of targets) await waitRoutable(t.url);
 
@@ -64,14 +60,25 @@ export async function runThroughput(ctx) {
         const url = `${t.url}/work?ms=0`;
         await closedLoop(ctx, { url, connections, seconds: warmup, label: `s1-warmup-${t.name}` });
         const before = t.name === 'ours-redis' ? await redis.commandstats() : null;
+        const cpu0 = snapshot();
         const r = await closedLoop(ctx, { url, connections, seconds, label: `s1-${t.name}` });
+        const cpu1 = snapshot();
+        const cpu = {
+          balancerMsPerRequest: t.pids.length ? (cpuSeconds(cpu0, cpu1, t.pids) * 1000) / r.requests : 0,
+          redisMsPerRequest: t.name === 'ours-redis' ? (cpuSeconds(cpu0, cpu1, [redis.child.pid]) * 1000) / r.requests : 0,
+          backendMsPerRequest: (cpuSeconds(cpu0, cpu1, [t.backendPid]) * 1000) / r.requests,
+          ...machineShare(cpu0, cpu1),
+        };
         if (before) {
           const { total, byCommand: delta } = commandDelta(before, await redis.commandstats());
           redisRuns.push({ round, requests: r.requests, commands: total, perRequest: total / r.requests, byCommand: delta });
         }
         const { raw, ...rest } = r;
-        runs[t.name].push({ round, ...rest });
-        log(`  round ${round} ${t.name.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
+        runs[t.name].push({ round, ...rest, cpu });
+        log(
+          `  round ${round} ${t.name.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  ` +
+            `CPU/request: balancer ${cpu.balancerMsPerRequest.toFixed(3)} ms${cpu.redisMsPerRequest ? ` + redis ${cpu.redisMsPerRequest.toFixed(3)} ms` : ''}, backend ${cpu.backendMsPerRequest.toFixed(3)} ms; other processes ${cpu.foreignCores.toFixed(2)} cores`,
+        );
       }
     }
     const gw = targets.find((t) => t.name === 'ours-redis');
@@ -89,6 +96,10 @@ export async function runThroughput(ctx) {
         p99: median(rs.map((x) => x.p99)),
         errors: rs.reduce((s, x) => s + x.errors, 0),
         requests: rs.reduce((s, x) => s + x.requests, 0),
+        balancerCpuMsPerRequest: median(rs.map((x) => x.cpu.balancerMsPerRequest)),
+        redisCpuMsPerRequest: median(rs.map((x) => x.cpu.redisMsPerRequest)),
+        backendCpuMsPerRequest: median(rs.map((x) => x.cpu.backendMsPerRequest)),
+        foreignCores: Math.max(...rs.map((x) => x.cpu.foreignCores)),
       };
     }
     for (const t of targets) {
