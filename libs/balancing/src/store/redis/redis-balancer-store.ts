@@ -35,6 +35,11 @@ export class RedisBalancerStore implements BalancerStore {
   private readonly keysByPool = new Map<string, PoolKeys>();
   private readonly subscribers = new Set<Redis>();
   private readonly scripts = new Map<ScriptName, ScriptCall>();
+  /** Releases of one event-loop turn, per pool and holder, go to Redis as one script call. */
+  private readonly releases = new ReleaseBatcher((pool, holder, ids) => {
+    const k = this.keys(pool);
+    return this.script('release')(...this.countKeys(k), k.leases(holder), ...ids);
+  });
 
   constructor(
     private readonly redis: Redis,
@@ -83,7 +88,7 @@ export class RedisBalancerStore implements BalancerStore {
       await this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, lease.pendingToken, '', 'cancel', 0);
       return;
     }
-    await this.script('release')(...this.countKeys(k), k.leases(lease.holder), lease.backendId);
+    await this.releases.add(lease);
   }
 
   async claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean> {
@@ -221,6 +226,7 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   async close(): Promise<void> {
+    await this.releases.flush(); // the last releases of a draining gateway must reach Redis
     await Promise.all([...this.subscribers].map((s) => s.quit().catch(() => s.disconnect())));
     this.subscribers.clear();
     await this.redis.quit().catch(() => this.redis.disconnect());
@@ -246,6 +252,45 @@ export class RedisBalancerStore implements BalancerStore {
 
   private script(name: ScriptName): ScriptCall {
     return this.scripts.get(name) as ScriptCall;
+  }
+}
+
+/** Collects releases until the end of the current event-loop turn, then sends one call per pool and holder. */
+class ReleaseBatcher {
+  private batches = new Map<string, { pool: string; holder: string; ids: string[]; waiters: { resolve: () => void; reject: (err: unknown) => void }[] }>();
+  private scheduled = false;
+
+  constructor(private readonly send: (pool: string, holder: string, ids: string[]) => Promise<unknown>) {}
+
+  add(lease: Lease): Promise<void> {
+    const key = `${lease.pool}\u0000${lease.holder}`;
+    let batch = this.batches.get(key);
+    if (!batch) {
+      batch = { pool: lease.pool, holder: lease.holder, ids: [], waiters: [] };
+      this.batches.set(key, batch);
+    }
+    batch.ids.push(lease.backendId);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+    const waiters = batch.waiters;
+    return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+  }
+
+  /** Sends what is collected now; resolves when every call has settled (close() waits for it). */
+  flush(): Promise<void> {
+    const batches = [...this.batches.values()];
+    this.batches = new Map();
+    this.scheduled = false;
+    return Promise.all(
+      batches.map(({ pool, holder, ids, waiters }) =>
+        this.send(pool, holder, ids).then(
+          () => waiters.forEach((w) => w.resolve()),
+          (err: unknown) => waiters.forEach((w) => w.reject(err)),
+        ),
+      ),
+    ).then(() => undefined);
   }
 }
 

@@ -137,18 +137,23 @@ return {chosen, redis.call('HGET', KEYS[7], chosen)}
 
 /**
  * KEYS: COUNT_KEYS, leases(holder)
- * ARGV: id
- * Counts one slot off, only if the holder still holds one (its leases may have been reaped).
+ * ARGV: ids... (one per slot to release; an id may repeat)
+ * Counts slots off, each only if the holder still holds one (its leases may have been reaped).
+ * The gateway batches the releases of one event-loop turn into one call.
  */
 export const release: ScriptDefinition = {
   numberOfKeys: 6,
   lua: `${RESCORE}
-local id = ARGV[1]
-if tonumber(redis.call('HGET', KEYS[6], id) or '0') <= 0 then return 0 end
-decrement(KEYS[6], id, 1)
-decrement(KEYS[2], id, 1)
-rescore(id)
-return 1
+local released = 0
+for _, id in ipairs(ARGV) do
+  if tonumber(redis.call('HGET', KEYS[6], id) or '0') > 0 then
+    decrement(KEYS[6], id, 1)
+    decrement(KEYS[2], id, 1)
+    rescore(id)
+    released = released + 1
+  end
+end
+return released
 `,
 };
 
