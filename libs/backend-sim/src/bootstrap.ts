@@ -1,22 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { FASTIFY_REQUEST_ID_OPTIONS } from '@lb/runtime';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
 import { BackendSimModule, type BackendSimDeps } from './backend-sim.module';
 import { LoadReporting } from './reporting/load-reporting.service';
 import { ActiveConnections } from './traffic/active-connections';
 import { GatewayTokenCheck } from './traffic/gateway-token-check';
-
-/**
- * Fastify names each request before nestjs-pino sees it (pino-http keeps an id already set), so the
- * access log's request id is decided here: the caller's X-Request-Id (a gateway's), else a UUID.
- */
-const FASTIFY_OPTIONS = { requestIdHeader: 'x-request-id', genReqId: () => randomUUID() };
 
 export interface RunningBackendSim {
   readonly app: NestFastifyApplication;
@@ -41,7 +35,7 @@ export async function bootstrapBackendSim(config: BackendSimConfig, deps: Backen
   // can arrive before listen().
   let tokens: GatewayTokenCheck | undefined;
   const adapter = new FastifyAdapter(
-    config.REQUIRE_GATEWAY_TOKEN ? { ...FASTIFY_OPTIONS, rewriteUrl: (req: IncomingMessage) => tokens?.rewriteUrl(req) ?? req.url ?? '/' } : FASTIFY_OPTIONS,
+    config.REQUIRE_GATEWAY_TOKEN ? { ...FASTIFY_REQUEST_ID_OPTIONS, rewriteUrl: (req: IncomingMessage) => tokens?.rewriteUrl(req) ?? req.url ?? '/' } : FASTIFY_REQUEST_ID_OPTIONS,
   );
   const app = await NestFactory.create<NestFastifyApplication>(BackendSimModule.register(config, deps), adapter, { bufferLogs: true });
   tokens = app.get(GatewayTokenCheck);

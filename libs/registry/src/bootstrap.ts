@@ -3,11 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
-import type { Logger as PinoLogger } from '@lb/runtime';
+import { FASTIFY_REQUEST_ID_OPTIONS, type Logger as PinoLogger } from '@lb/runtime';
 import { Logger } from 'nestjs-pino';
 import type { RegistryConfig } from './config';
 import { acceptJsonBodiesOnly } from './http/json-bodies';
-import { requestId } from './http/request-id';
 import { type RegistryDeps, RegistryModule } from './registry.module';
 import { REGISTRY_LOGGER } from './tokens';
 
@@ -25,7 +24,7 @@ export async function bootstrapRegistry(config: RegistryConfig, deps: RegistryDe
   const bodyLimit = config.REGISTRY_MAX_BODY_BYTES;
   const app = await NestFactory.create<NestFastifyApplication>(
     RegistryModule.register(config, deps),
-    new FastifyAdapter({ bodyLimit, genReqId: requestId }),
+    new FastifyAdapter({ bodyLimit, ...FASTIFY_REQUEST_ID_OPTIONS }),
     { bufferLogs: true, bodyParser: false },
   );
   try {

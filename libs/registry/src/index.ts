@@ -4,5 +4,4 @@ export * from './registry.module';
 export * from './bootstrap';
 export * from './backends/backend-api-view';
 export * from './http/json-bodies';
-export * from './http/request-id';
 export { Sweeper } from './sweeper/sweeper.service';

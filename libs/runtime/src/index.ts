@@ -4,3 +4,4 @@ export * from './problem';
 export * from './problem.filter';
 export * from './nest-logging';
 export * from './main-helpers';
+export * from './request-id';

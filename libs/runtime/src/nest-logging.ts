@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import { loggerOptions, type LoggerSettings } from './logger';
@@ -26,9 +25,3 @@ export function nestLoggerParams(settings: LoggerSettings): Params {
     },
   };
 }
-
-/**
- * FastifyAdapter options for every app: Fastify names each request before pino-http sees it, so the
- * access log's request id is decided here: the caller's X-Request-Id (a gateway's), else a UUID.
- */
-export const FASTIFY_REQUEST_ID_OPTIONS = { requestIdHeader: 'x-request-id', genReqId: () => randomUUID() } as const;

@@ -14,14 +14,13 @@ import {
   type ForwardOutcome,
   type UpstreamPools,
 } from '@lb/proxy';
-import { problem, writeProblem, type Logger, type Problem } from '@lb/runtime';
+import { problem, requestIdFrom, writeProblem, type Logger, type Problem } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { matchRoute, type Route } from '../routing/route-table';
 import type { ExchangeTracker } from './exchange-tracker';
 import type { Picker } from './picker';
 import { gatewayProblems } from './gateway-problems';
-import { requestIdFor } from './request-id';
 
 /** Methods that may be replayed on another backend when the first one could not be reached. */
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -64,7 +63,7 @@ export class ProxyHandler {
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const requestId = requestIdFor(req.headers['x-request-id']);
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     // No open proxy: only origin-form targets ("/path?query") are forwarded, to registered backends.
     if (req.url === undefined || req.url[0] !== '/') {

@@ -3,14 +3,13 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { LeaseHandle, type Lease, type LoadStore } from '@lb/balancing';
 import { failedBeforeSending, forwardUpgrade, statusForUpstreamFailure, upstreamFailureCode, upstreamRequestHeaders } from '@lb/proxy';
-import { problem, writeRawProblem, type Logger } from '@lb/runtime';
+import { problem, requestIdFrom, writeRawProblem, type Logger } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { matchRoute } from '../routing/route-table';
 import type { ExchangeTracker } from './exchange-tracker';
 import { gatewayProblems } from './gateway-problems';
 import type { Picker } from './picker';
-import { requestIdFor } from './request-id';
 
 /**
  * WebSocket (any HTTP/1.1 Upgrade) sessions: one slot on the chosen backend from the handshake
@@ -47,7 +46,7 @@ export class SessionHandler {
       return;
     }
     const pool = route.pool;
-    const requestId = requestIdFor(req.headers['x-request-id']);
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     const startedAt = performance.now();
     const tried: string[] = [];
     let lease: LeaseHandle | undefined;
