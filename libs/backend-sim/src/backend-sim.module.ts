@@ -1,10 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { LoggerModule } from 'nestjs-pino';
 import type { BalancerStore } from '@lb/balancing';
 import { BalancingModule } from '@lb/balancing/nest';
-import { nestLoggerParams, ProblemFilter } from '@lb/runtime';
+import { ProblemFilter } from '@lb/runtime';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
 import { EchoController } from './echo/echo.controller';
@@ -33,7 +32,6 @@ export class BackendSimModule {
     return {
       module: BackendSimModule,
       imports: [
-        LoggerModule.forRoot(nestLoggerParams({ service: 'backend-sim', level: config.LOG_LEVEL })),
         TerminusModule,
         ...(useStore ? [BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store })] : []),
       ],

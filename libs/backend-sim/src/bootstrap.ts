@@ -1,10 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
-import { FASTIFY_REQUEST_ID_OPTIONS } from '@lb/runtime';
+import { createLogger, FASTIFY_REQUEST_ID_OPTIONS, logRequests, PinoNestLogger } from '@lb/runtime';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
 import { BackendSimModule, type BackendSimDeps } from './backend-sim.module';
@@ -39,7 +37,9 @@ export async function bootstrapBackendSim(config: BackendSimConfig, deps: Backen
   );
   const app = await NestFactory.create<NestFastifyApplication>(BackendSimModule.register(config, deps), adapter, { bufferLogs: true });
   tokens = app.get(GatewayTokenCheck);
-  app.useLogger(app.get(Logger));
+  const log = createLogger({ service: 'backend-sim', level: config.LOG_LEVEL });
+  app.useLogger(new PinoNestLogger(log));
+  logRequests(app.getHttpAdapter().getInstance(), log);
   try {
     await app.listen(config.BACKEND_PORT, config.BACKEND_HOST);
   } catch (err) {
@@ -50,7 +50,7 @@ export async function bootstrapBackendSim(config: BackendSimConfig, deps: Backen
   const me = app.get(BackendIdentity).settle(port);
   const reporting = app.get(LoadReporting);
   const connections = app.get(ActiveConnections);
-  new NestLogger('BackendSim').log({ id: me.id, url: me.url, publicUrl: me.publicUrl, pool: me.pool, port, reporting: reporting.mode }, 'backend-sim listening');
+  log.info({ id: me.id, url: me.url, publicUrl: me.publicUrl, pool: me.pool, port, reporting: reporting.mode }, 'backend-sim listening');
   await reporting.start();
   let closing: Promise<void> | undefined;
   return {

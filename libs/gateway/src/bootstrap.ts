@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
-import { FASTIFY_REQUEST_ID_OPTIONS } from '@lb/runtime';
+import { FASTIFY_REQUEST_ID_OPTIONS, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
 import type { GatewayConfig } from './config';
 import { GatewayModule, type GatewayDeps } from './gateway.module';
+import { GATEWAY_LOGGER } from './tokens';
 import { TrafficServer } from './traffic/traffic-server';
 
 export interface RunningGateway {
@@ -22,7 +22,9 @@ export async function bootstrapGateway(config: GatewayConfig, deps: GatewayDeps 
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config, deps), new FastifyAdapter(FASTIFY_REQUEST_ID_OPTIONS), {
     bufferLogs: true,
   });
-  app.useLogger(app.get(Logger));
+  const log = app.get<symbol, Logger>(GATEWAY_LOGGER);
+  app.useLogger(new PinoNestLogger(log));
+  logRequests(app.getHttpAdapter().getInstance(), log);
   try {
     await app.listen(config.GATEWAY_ADMIN_PORT, config.GATEWAY_HOST);
   } catch (err) {

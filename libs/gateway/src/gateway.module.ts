@@ -1,11 +1,10 @@
 import { APP_FILTER } from '@nestjs/core';
 import { type DynamicModule, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { LoggerModule } from 'nestjs-pino';
 import type { BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE, BalancingModule } from '@lb/balancing/nest';
 import { UpstreamPools } from '@lb/proxy';
-import { createLogger, nestLoggerParams, ProblemFilter } from '@lb/runtime';
+import { createLogger, ProblemFilter } from '@lb/runtime';
 import { HealthController } from './admin/health.controller';
 import { MetricsController } from './admin/metrics.controller';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
@@ -43,7 +42,6 @@ export class GatewayModule {
       imports: [
         BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
         TerminusModule,
-        LoggerModule.forRoot(nestLoggerParams({ service: 'gateway-admin', level: config.LOG_LEVEL })),
       ],
       controllers: [HealthController, MetricsController],
       providers: [

@@ -3,8 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
-import { FASTIFY_REQUEST_ID_OPTIONS, type Logger as PinoLogger } from '@lb/runtime';
-import { Logger } from 'nestjs-pino';
+import { FASTIFY_REQUEST_ID_OPTIONS, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
 import type { RegistryConfig } from './config';
 import { acceptJsonBodiesOnly } from './http/json-bodies';
 import { type RegistryDeps, RegistryModule } from './registry.module';
@@ -27,8 +26,10 @@ export async function bootstrapRegistry(config: RegistryConfig, deps: RegistryDe
     new FastifyAdapter({ bodyLimit, ...FASTIFY_REQUEST_ID_OPTIONS }),
     { bufferLogs: true, bodyParser: false },
   );
+  const log = app.get<symbol, Logger>(REGISTRY_LOGGER);
   try {
-    app.useLogger(app.get(Logger));
+    app.useLogger(new PinoNestLogger(log));
+    logRequests(app.getHttpAdapter().getInstance(), log);
     acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), bodyLimit);
     await app.listen(config.REGISTRY_PORT, config.REGISTRY_HOST);
   } catch (err) {
@@ -38,7 +39,7 @@ export async function bootstrapRegistry(config: RegistryConfig, deps: RegistryDe
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://${reachableHost(config.REGISTRY_HOST)}:${port}`;
   const store = app.get<symbol, BalancerStore>(BALANCER_STORE).kind;
-  app.get<symbol, PinoLogger>(REGISTRY_LOGGER).info({ host: config.REGISTRY_HOST, port, url, store }, 'registry listening');
+  log.info({ host: config.REGISTRY_HOST, port, url, store }, 'registry listening');
   return { app, url, port, close: () => app.close() };
 }
 

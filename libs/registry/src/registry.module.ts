@@ -3,9 +3,8 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { BalancerStore } from '@lb/balancing';
 import { BalancingModule } from '@lb/balancing/nest';
-import { loggerOptions, nestLoggerParams, ProblemFilter } from '@lb/runtime';
-import { LoggerModule } from 'nestjs-pino';
-import pino, { type DestinationStream } from 'pino';
+import { createLogger, ProblemFilter } from '@lb/runtime';
+import type { DestinationStream } from 'pino';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
 import { BackendsController } from './backends/backends.controller';
 import { BackendsService } from './backends/backends.service';
@@ -30,19 +29,14 @@ export interface RegistryDeps {
 export class RegistryModule {
   static register(config: RegistryConfig, deps: RegistryDeps = {}): DynamicModule {
     const settings = { service: 'registry', level: config.LOG_LEVEL };
-    const logging = nestLoggerParams(settings);
-    // nestjs-pino's logger for code outside a request is one per process (the first app's), and
-    // Nest's Logger delegates to the last app's: in the standalone process neither is this app's.
-    // Lines written outside a request therefore go through a logger of our own.
-    const logger = pino(loggerOptions(settings), deps.logStream ?? pino.destination(1));
+    // Nest's static Logger delegates to the last app that set one: in the standalone process that
+    // is not this app, so the registry writes its own lines (and its access log) through this one.
+    const logger = createLogger(settings, deps.logStream);
     return {
       module: RegistryModule,
       imports: [
         BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
         TerminusModule,
-        LoggerModule.forRoot(
-          deps.logStream ? { ...logging, pinoHttp: [logging.pinoHttp as object, deps.logStream] } : logging,
-        ),
       ],
       controllers: [BackendsController, PoolsController, HealthController, MetricsController],
       providers: [

@@ -1,4 +1,4 @@
-import pino, { type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -32,6 +32,6 @@ export function loggerOptions({ service, level }: LoggerSettings): LoggerOptions
 }
 
 /** JSON lines on stdout, one event per line. Pretty output is `| npx pino-pretty`, never a code path. */
-export function createLogger(settings: LoggerSettings, destination = pino.destination({ sync: false })): Logger {
+export function createLogger(settings: LoggerSettings, destination: DestinationStream = pino.destination({ sync: false })): Logger {
   return pino(loggerOptions(settings), destination);
 }

@@ -13,7 +13,7 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 
 /**
  * FastifyAdapter options for every Nest app: Fastify names each request before any middleware runs,
- * and pino-http keeps an id that is already set, so the access log's id is decided here.
+ * and the access log (logRequests) writes that id, so it is decided here.
  */
 export const FASTIFY_REQUEST_ID_OPTIONS = {
   genReqId: (req: { readonly headers: IncomingHttpHeaders }) => requestIdFrom(req.headers['x-request-id']),

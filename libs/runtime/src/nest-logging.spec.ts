@@ -1,0 +1,60 @@
+import { Writable } from 'node:stream';
+import { Logger as NestLogger } from '@nestjs/common';
+import Fastify from 'fastify';
+import { createLogger } from './logger';
+import { logRequests, PinoNestLogger } from './nest-logging';
+
+/** A pino logger whose JSON lines land in an array. */
+function capture(level = 'info') {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ service: 'test', level }, sink) };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('PinoNestLogger', () => {
+  afterEach(() => NestLogger.overrideLogger(false));
+
+  it("writes Nest's messages with their context, fields and stack", async () => {
+    const { lines, logger } = capture();
+    NestLogger.overrideLogger(new PinoNestLogger(logger));
+    new NestLogger('Sweeper').log('sweep done');
+    new NestLogger('BackendSim').log({ id: 'b1', port: 3001 }, 'backend-sim listening');
+    new NestLogger('ExceptionsHandler').error('boom', 'Error: boom\n    at somewhere');
+    new NestLogger('Quiet').debug('not at info');
+    await flush();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', service: 'test', context: 'Sweeper', msg: 'sweep done' }),
+      expect.objectContaining({ level: 'info', context: 'BackendSim', id: 'b1', port: 3001, msg: 'backend-sim listening' }),
+      expect.objectContaining({ level: 'error', context: 'ExceptionsHandler', msg: 'boom', stack: 'Error: boom\n    at somewhere' }),
+    ]);
+  });
+});
+
+describe('logRequests', () => {
+  it('writes one access line per request with its id and status, at warn for 4xx, and none for /health', async () => {
+    const { lines, logger } = capture();
+    const app = Fastify({ genReqId: (req) => String(req.headers['x-request-id'] ?? 'generated') });
+    logRequests(app, logger);
+    app.get('/health', async () => ({ status: 'ok' }));
+    app.get('/v1/things', async () => ({ things: [] }));
+    try {
+      await app.inject({ url: '/health' });
+      await app.inject({ url: '/v1/things?limit=2', headers: { 'x-request-id': 'trace-1' } });
+      await app.inject({ url: '/missing' });
+      await flush();
+    } finally {
+      await app.close();
+    }
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'request completed', req: { id: 'trace-1', method: 'GET', url: '/v1/things?limit=2' }, res: { statusCode: 200 } }),
+      expect.objectContaining({ level: 'warn', msg: 'request completed', req: expect.objectContaining({ url: '/missing' }), res: { statusCode: 404 } }),
+    ]);
+  });
+});
