@@ -88,6 +88,14 @@ export function writeReport(o) {
           '"other load" = cores used by processes this bench did not start (another workload on the machine), worst round.',
         '',
       );
+      const floor = tp.summary['node-floor'];
+      if (floor) {
+        const of = (/** @type {string} */ n) => (tp.summary[n] ? `${fmt(tp.summary[n].rps / floor.rps, 2)}` : '-');
+        md.push(
+          `The reference row is tools/bench/floor-proxy.mjs: node:http in front of one undici Pool, \`dispatch\` straight through, no pick, no header rewriting, no metrics or logs. It is what one Node process can forward on this machine; ours reaches **${of('ours-memory')}** of it on the memory store and **${of('ours-redis')}** on Redis, and it reaches ${fmt(floor.ratioToNginx, 2)} of nginx.`,
+          '',
+        );
+      }
       const r = tp.redis;
       if (r?.runs?.length) {
         md.push(`Redis, ours with Redis: **${fmt(r.perRequest, 2)} commands executed per request** (INFO commandstats delta over the timed runs / requests; counts the commands Lua scripts run inside Redis, and everything else that ran meanwhile: the backend's load reports, liveness and lease beats).`);

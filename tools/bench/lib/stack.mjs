@@ -269,6 +269,23 @@ export async function startStandalone(ctx, o) {
 }
 
 /**
+ * The bare Node proxy of tools/bench/floor-proxy.mjs in front of one backend (scenario 1's
+ * reference row).
+ * @param {BenchContext} ctx
+ * @param {{name: string, backendUrl: string}} o
+ */
+export async function startFloorProxy(ctx, o) {
+  const port = await freePort();
+  const child = startChild(o.name, process.execPath, [join(ctx.root, 'tools/bench/floor-proxy.mjs')], {
+    env: { ...baseEnv(), FLOOR_PORT: String(port), FLOOR_UPSTREAM: o.backendUrl },
+    logFile: join(ctx.logs, `${o.name}.log`),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttpOk(child, `${url}/info`, 10_000);
+  return { name: o.name, url, child, stop: () => child.stop() };
+}
+
+/**
  * Waits until `url` answers 2xx, failing fast if the child exits.
  * @param {import('./procs.mjs').Child} child
  * @param {string} url

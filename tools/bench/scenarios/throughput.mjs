@@ -1,11 +1,12 @@
 // Scenario 1, throughput: one fast backend (/work?ms=0), closed-loop keep-alive load, the same wrk
-// command against every target: direct, ours (memory store), ours (Redis), nginx, HAProxy.
+// command against every target: direct, ours (memory store), ours (Redis), a bare Node proxy for
+// reference (floor-proxy.mjs), nginx, HAProxy.
 import { closedLoop } from '../lib/load.mjs';
 import { heading, log } from '../lib/log.mjs';
 import { median } from '../lib/util.mjs';
 import { monitorSample } from '../lib/redis-monitor.mjs';
 import { cpuSeconds, machineShare, snapshot } from '../lib/cpu.mjs';
-import { commandDelta, randomToken, sharedCore, startBackend, startGateway, startHaproxy, startNginx, startStandalone, waitRegistered, waitRoutable } from '../lib/stack.mjs';
+import { commandDelta, randomToken, sharedCore, startBackend, startFloorProxy, startGateway, startHaproxy, startNginx, startStandalone, waitRegistered, waitRoutable } from '../lib/stack.mjs';
 
 const POOL = 'tput';
 
@@ -39,6 +40,11 @@ export async function runThroughput(ctx) {
       { name: 'ours-memory', label: 'ours, memory store (standalone)', url: standalone.url, baseline: ctx.quick ? 'direct' : 'direct-mem', pids: [standalone.child.pid], backendPid: memBackend.child.pid },
       { name: 'ours-redis', label: 'ours, Redis (1 gateway)', url: gateway.url, baseline: 'direct', pids: [gateway.child.pid], backendPid: backend.child.pid },
     ];
+    if (!ctx.quick) {
+      const floor = await startFloorProxy(ctx, { name: 's1-node-floor', backendUrl: backend.url });
+      stops.push(floor.stop);
+      targets.push({ name: 'node-floor', label: 'reference: bare Node proxy (node:http + undici dispatch, no balancing)', url: floor.url, baseline: 'direct', pids: [floor.child.pid], backendPid: backend.child.pid });
+    }
     if (ctx.tools.nginx) {
       const nginx = await startNginx(ctx, { name: 's1-nginx', backends: [backend.url] });
       stops.push(nginx.stop);
