@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { BalancerStore } from '@lb/balancing';
 import { BalancingModule } from '@lb/balancing/nest';
-import { ProblemFilter } from '@lb/runtime';
+import { createLogger, ProblemFilter } from '@lb/runtime';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
 import { EchoController } from './echo/echo.controller';
@@ -12,7 +12,7 @@ import { InfoController } from './info/info.controller';
 import { LoadReporting } from './reporting/load-reporting.service';
 import { SessionsController } from './session/sessions.controller';
 import { WebSocketSessions } from './session/websocket-sessions';
-import { BACKEND_SIM_CONFIG } from './tokens';
+import { BACKEND_SIM_CONFIG, BACKEND_SIM_LOGGER } from './tokens';
 import { ActiveConnections } from './traffic/active-connections';
 import { GatewayTokenCheck } from './traffic/gateway-token-check';
 import { TrafficHooks } from './traffic/traffic-hooks';
@@ -38,6 +38,7 @@ export class BackendSimModule {
       controllers: [WorkController, SessionsController, EchoController, InfoController, HealthController],
       providers: [
         { provide: BACKEND_SIM_CONFIG, useValue: config },
+        { provide: BACKEND_SIM_LOGGER, useValue: createLogger({ service: 'backend-sim', level: config.LOG_LEVEL }) },
         { provide: BackendIdentity, useFactory: () => new BackendIdentity(config) },
         { provide: ActiveConnections, useFactory: () => new ActiveConnections() },
         { provide: WorkerSlots, useFactory: () => new WorkerSlots(config.BACKEND_SLOTS) },

@@ -2,13 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createLogger, FASTIFY_REQUEST_ID_OPTIONS, logRequests, PinoNestLogger } from '@lb/runtime';
+import { FASTIFY_REQUEST_ID_OPTIONS, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
 import { BackendSimModule, type BackendSimDeps } from './backend-sim.module';
 import { LoadReporting } from './reporting/load-reporting.service';
 import { ActiveConnections } from './traffic/active-connections';
 import { GatewayTokenCheck } from './traffic/gateway-token-check';
+import { BACKEND_SIM_LOGGER } from './tokens';
 
 export interface RunningBackendSim {
   readonly app: NestFastifyApplication;
@@ -37,7 +38,7 @@ export async function bootstrapBackendSim(config: BackendSimConfig, deps: Backen
   );
   const app = await NestFactory.create<NestFastifyApplication>(BackendSimModule.register(config, deps), adapter, { bufferLogs: true });
   tokens = app.get(GatewayTokenCheck);
-  const log = createLogger({ service: 'backend-sim', level: config.LOG_LEVEL });
+  const log = app.get<symbol, Logger>(BACKEND_SIM_LOGGER);
   app.useLogger(new PinoNestLogger(log));
   logRequests(app.getHttpAdapter().getInstance(), log);
   try {

@@ -1,17 +1,17 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Optional } from '@nestjs/common';
 import {
   BackendAgent,
   CoalescedReporter,
   HttpRegistryClient,
   type ActiveReporter,
-  type AgentLogger,
   type AgentState,
   type BalancerStore,
 } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
 import { BackendIdentity, type BackendIdentityValues } from '../backend-identity';
 import type { BackendSimConfig } from '../backend-sim.env';
-import { BACKEND_SIM_CONFIG } from '../tokens';
+import type { Logger } from '@lb/runtime';
+import { BACKEND_SIM_CONFIG, BACKEND_SIM_LOGGER } from '../tokens';
 import { ActiveConnections } from '../traffic/active-connections';
 
 /** How the simulator tells the cluster about itself. */
@@ -26,7 +26,7 @@ export type ReportingMode = 'agent' | 'store-only' | 'none';
  */
 @Injectable()
 export class LoadReporting implements BeforeApplicationShutdown {
-  private readonly log = new Logger('BackendAgent');
+  private readonly log: Logger;
   private agent: BackendAgent | undefined;
   private reporter: CoalescedReporter | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -35,8 +35,11 @@ export class LoadReporting implements BeforeApplicationShutdown {
     @Inject(BACKEND_SIM_CONFIG) private readonly config: BackendSimConfig,
     private readonly identity: BackendIdentity,
     private readonly connections: ActiveConnections,
+    @Inject(BACKEND_SIM_LOGGER) logger: Logger,
     @Optional() @Inject(BALANCER_STORE) private readonly store?: BalancerStore,
-  ) {}
+  ) {
+    this.log = logger.child({ context: 'BackendAgent' });
+  }
 
   get mode(): ReportingMode {
     return this.config.BACKEND_REGISTER ? 'agent' : this.store ? 'store-only' : 'none';
@@ -66,7 +69,7 @@ export class LoadReporting implements BeforeApplicationShutdown {
           metadata: { kind: 'backend-sim', slowdown: String(this.config.BACKEND_SLOWDOWN) },
         },
         reporter: toStore,
-        logger: this.agentLogger(),
+        logger: this.log,
       });
       this.agent = agent;
       this.unsubscribe = this.connections.onChange((n, force) => {
@@ -83,7 +86,7 @@ export class LoadReporting implements BeforeApplicationShutdown {
         // hundred writes a second while the shared view lags its own count by at most that much.
         minGapMs: 5,
         onFailing: (err, active) => this.log.warn({ active, err: err instanceof Error ? err.message : String(err) }, 'load report to the store failed; retrying'),
-        onRecovered: (active) => this.log.log({ active }, 'load reports delivered again'),
+        onRecovered: (active) => this.log.info({ active }, 'load reports delivered again'),
       });
       this.reporter = reporter;
       this.unsubscribe = this.connections.onChange((n, force) => (force ? reporter.resend(n) : reporter.set(n)));
@@ -111,16 +114,6 @@ export class LoadReporting implements BeforeApplicationShutdown {
     if (!store) return undefined;
     return async (active) => {
       await store.report(me.pool, me.id, active); // false (not registered yet) is healed by the re-send after registering
-    };
-  }
-
-  private agentLogger(): AgentLogger {
-    const log = this.log;
-    return {
-      debug: (obj, msg) => log.debug(obj, msg),
-      info: (obj, msg) => log.log(obj, msg),
-      warn: (obj, msg) => log.warn(obj, msg),
-      error: (obj, msg) => log.error(obj, msg),
     };
   }
 }

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
 import { REFUSAL_DETAIL, splitToken, verifyToken, type TokenCheck, type TokenRefusal } from '@lb/balancing/token';
-import { problem, type Problem } from '@lb/runtime';
+import { type Logger, problem, type Problem } from '@lb/runtime';
 import { BackendIdentity } from '../backend-identity';
 import type { BackendSimConfig } from '../backend-sim.env';
-import { BACKEND_SIM_CONFIG } from '../tokens';
+import { BACKEND_SIM_CONFIG, BACKEND_SIM_LOGGER } from '../tokens';
 import { ActiveConnections, type Arrival } from './active-connections';
 
 /** Polled by orchestrators and dashboards: not traffic, so neither counted as load nor token-checked. */
@@ -45,7 +45,7 @@ export function refusalProblem(reason: TokenRefusal): Problem {
  */
 @Injectable()
 export class GatewayTokenCheck {
-  private readonly log = new Logger('GatewayToken');
+  private readonly log: Logger;
   private lastWarning = -Infinity;
   private suppressedWarnings = 0;
 
@@ -53,8 +53,11 @@ export class GatewayTokenCheck {
     @Inject(BACKEND_SIM_CONFIG) private readonly config: BackendSimConfig,
     private readonly identity: BackendIdentity,
     private readonly connections: ActiveConnections,
+    @Inject(BACKEND_SIM_LOGGER) logger: Logger,
     @Optional() @Inject(BALANCER_STORE) private readonly store?: BalancerStore,
-  ) {}
+  ) {
+    this.log = logger.child({ context: 'GatewayToken' });
+  }
 
   get required(): boolean {
     return this.config.REQUIRE_GATEWAY_TOKEN;

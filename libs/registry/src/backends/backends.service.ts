@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { BALANCER_STORE } from '@lb/balancing/nest';
 import {
   type BackendRecord,
@@ -12,20 +12,23 @@ import {
   type RegisterBackendInput,
   type RegistrationResponse,
 } from '@lb/balancing';
-import { problem, ProblemError } from '@lb/runtime';
+import { type Logger, problem, ProblemError } from '@lb/runtime';
 import type { RegistryConfig } from '../config';
-import { REGISTRY_CONFIG } from '../tokens';
+import { REGISTRY_CONFIG, REGISTRY_LOGGER } from '../tokens';
 import { type BackendApiView, type BackendListResponse, toApiView } from './backend-api-view';
 
 /** Membership operations: each one changes the store, then tells the gateways on the event channel. */
 @Injectable()
 export class BackendsService implements OnModuleInit {
-  private readonly log = new Logger(BackendsService.name);
+  private readonly log: Logger;
 
   constructor(
     @Inject(BALANCER_STORE) private readonly store: BalancerStore,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
-  ) {}
+    @Inject(REGISTRY_LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ context: 'BackendsService' });
+  }
 
   async onModuleInit(): Promise<void> {
     await this.store.declarePools(this.config.REGISTRY_POOLS ?? [DEFAULT_POOL]);
@@ -57,7 +60,7 @@ export class BackendsService implements OnModuleInit {
     };
     const ttl = this.config.LIVENESS_TTL_MS;
     const { livenessDeadline } = await this.store.register(record, ttl, { slowStartMs: this.config.SLOW_START_MS });
-    this.log.log({ pool: record.pool, backendId: id, url: record.url, weight: record.weight }, 'backend registered');
+    this.log.info({ pool: record.pool, backendId: id, url: record.url, weight: record.weight }, 'backend registered');
     await this.announce('registered', record.pool, id);
     return { id, pool: record.pool, livenessDeadline, livenessTtlMs: ttl, heartbeatIntervalMs: heartbeatIntervalFor(ttl) };
   }
@@ -88,7 +91,7 @@ export class BackendsService implements OnModuleInit {
   async setState(id: string, state: BackendState): Promise<BackendApiView> {
     const pool = await this.poolOf(id);
     if (!(await this.store.setState(pool, id, state))) throw unknownBackend(id);
-    this.log.log({ pool, backendId: id, state }, state === 'draining' ? 'backend draining' : 'backend active');
+    this.log.info({ pool, backendId: id, state }, state === 'draining' ? 'backend draining' : 'backend active');
     await this.announce(state === 'draining' ? 'drained' : 'activated', pool, id);
     return this.get(id);
   }
@@ -96,7 +99,7 @@ export class BackendsService implements OnModuleInit {
   async remove(id: string): Promise<void> {
     const pool = await this.poolOf(id);
     if (!(await this.store.remove(pool, id))) throw unknownBackend(id);
-    this.log.log({ pool, backendId: id }, 'backend removed');
+    this.log.info({ pool, backendId: id }, 'backend removed');
     await this.announce('removed', pool, id);
   }
 
