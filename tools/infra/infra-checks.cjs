@@ -338,6 +338,10 @@ function checkSecrets(ctx) {
         if (/^(?:destination|path|file|filename|description|type|name)$/i.test(key)) continue;
         if (/_(?:FILE|PATH|URL|HOST|PORT|TTL_MS|MS)$/i.test(key)) continue;
         if (REFERENCE_VALUE.test(value)) continue;
+        // A value built from a command or a variable ("k1:$(openssl rand ...)") is made, not written.
+        if (/\$[({]/.test(value)) continue;
+        // A switch (REQUIRE_GATEWAY_TOKEN=true) names a secret but is none.
+        if (/^(?:true|false)[`.]*$/i.test(value)) continue;
         ctx.error(rel, `line ${i + 1}: ${key} has a literal value; take it from the environment or a Nomad Variable`);
       }
     });
