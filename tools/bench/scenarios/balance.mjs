@@ -10,29 +10,12 @@ import { cpuSeconds, machineShare, snapshot } from '../lib/cpu.mjs';
 import { heading, log } from '../lib/log.mjs';
 import { waitUntil } from '../lib/net.mjs';
 import { drawDurations, maxOverMean, mean, mixMean, summary } from '../lib/stats.mjs';
+import { BACKENDS, BYPASS_LOAD, BYPASS_SEED, INSTANCES, LOAD, MIX, SEED, SLOTS } from './balance-settings.mjs';
 import { sharedCore, startBackend, startGateway, startHaproxy, startNginx, waitRegistered, waitRoutable } from '../lib/stack.mjs';
 
 const loadgen = join(dirname(fileURLToPath(import.meta.url)), '..', 'loadgen.mjs');
 
-/** Heavy-tailed request durations (ms, before the backend's slowdown). */
-export const MIX = [
-  { p: 0.9, min: 10, max: 30 },
-  { p: 0.09, min: 100, max: 300 },
-  { p: 0.01, min: 1000, max: 3000 },
-];
-const SLOTS = 4;
-const BACKENDS = [
-  { id: 'bal-1', slowdown: 1 },
-  { id: 'bal-2', slowdown: 1 },
-  { id: 'bal-3', slowdown: 1 },
-  { id: 'bal-4-slow', slowdown: 3 },
-];
-const LOAD = 0.7;
-const BYPASS_LOAD = 0.3; // of the bypassed backend's own capacity
-const INSTANCES = 3;
-const SEED = 20_240_601;
 const POOL = 'balance';
-const BYPASS_SEED = 77_001;
 
 /**
  * @param {import('../lib/stack.mjs').BenchContext} ctx
