@@ -6,19 +6,15 @@
 // Model: 4 FIFO worker pools of SLOTS slots; backend i serves nominal d ms in d x slowdown_i ms;
 // active = in service + queued. Arrivals, durations, rates and the measurement window follow
 // scenarios/balance.mjs and loadgen.mjs (request i of a stream is due at i / rate seconds).
+import { pathToFileURL } from 'node:url';
 import { drawDurations, maxOverMean, mean, mixMean, prng, summary } from './lib/stats.mjs';
 import { BACKENDS, BYPASS_LOAD, BYPASS_SEED, INSTANCES, LOAD, MIX, SEED, SLOTS } from './scenarios/balance-settings.mjs';
 
 
-const args = process.argv.slice(2);
-const asJson = args.includes('--json');
-const secondsArg = args.indexOf('--seconds');
-// The bench's full / quick run length; --seconds N runs a longer workload to see what is noise.
-const SECONDS = secondsArg >= 0 ? Number(args[secondsArg + 1]) : args.includes('--quick') ? 2 : 25;
 const TIE_SEEDS = [1, 2, 3, 4, 5]; // one run per tie-break seed: ties are frequent, one run is noisy
 
-/** Rates, durations and window exactly as the bench derives them. @param {boolean} bypass */
-function workload(bypass) {
+/** Rates, durations and window exactly as the bench derives them. @param {boolean} bypass @param {number} seconds */
+function workload(bypass, seconds) {
   const meanMs = mixMean(MIX);
   const caps = BACKENDS.map((b) => SLOTS / ((meanMs * b.slowdown) / 1000));
   const capacity = caps.reduce((a, b) => a + b, 0);
@@ -26,8 +22,8 @@ function workload(bypass) {
   const bypassRate = bypass ? Math.round(BYPASS_LOAD * caps[0] * 10) / 10 : 0;
   const u = (rate + bypassRate) / capacity;
   const evenShares = caps.map((c, i) => (u * c - (i === 0 ? bypassRate : 0)) / rate);
-  const durations = drawDurations(MIX, Math.round(rate * SECONDS), SEED);
-  const bypassDurations = bypass ? drawDurations(MIX, Math.round(bypassRate * SECONDS), BYPASS_SEED) : [];
+  const durations = drawDurations(MIX, Math.round(rate * seconds), SEED);
+  const bypassDurations = bypass ? drawDurations(MIX, Math.round(bypassRate * seconds), BYPASS_SEED) : [];
   // loadgen.mjs: the window ends one (fastest stream's) interval after the last scheduled arrival.
   const streams = [{ rate, n: durations.length }, ...(bypass ? [{ rate: bypassRate, n: bypassDurations.length }] : [])];
   const windowMs = Math.max(...streams.map((s) => ((s.n - 1) / s.rate) * 1000)) + 1000 / Math.max(...streams.map((s) => s.rate));
@@ -139,22 +135,35 @@ function aggregate(runs) {
   return out;
 }
 
-const variants = ['balance', 'bypass'].map((name) => ({ name, w: workload(name === 'bypass') }));
-const rows = [];
-for (const { name, w } of variants) {
-  for (const [policy, make] of Object.entries(POLICIES)) {
-    rows.push({ variant: name, policy, ...aggregate(TIE_SEEDS.map((seed) => simulate(w, make(prng(seed))))) });
+/** Every policy on both workloads, aggregated over the tie-break seeds (the report quotes this). */
+export function idealBalance(seconds = 25) {
+  const variants = ['balance', 'bypass'].map((name) => ({ name, w: workload(name === 'bypass', seconds) }));
+  const rows = [];
+  for (const { name, w } of variants) {
+    for (const [policy, make] of Object.entries(POLICIES)) {
+      rows.push({ variant: name, policy, ...aggregate(TIE_SEEDS.map((seed) => simulate(w, make(prng(seed))))) });
+    }
   }
+  const settings = variants.map(({ name, w }) => ({ variant: name, meanMs: w.meanMs, capacity: w.capacity, rate: w.rate, bypassRate: w.bypassRate, requests: w.durations.length, bypassRequests: w.bypassDurations.length, windowMs: w.windowMs, evenShares: w.evenShares }));
+  return { seconds, slots: SLOTS, backends: BACKENDS, tieSeeds: TIE_SEEDS, settings, rows };
 }
 
-if (asJson) {
-  const settings = variants.map(({ name, w }) => ({ variant: name, meanMs: w.meanMs, capacity: w.capacity, rate: w.rate, bypassRate: w.bypassRate, requests: w.durations.length, bypassRequests: w.bypassDurations.length, windowMs: w.windowMs, evenShares: w.evenShares }));
-  console.log(JSON.stringify({ seconds: SECONDS, slots: SLOTS, backends: BACKENDS, tieSeeds: TIE_SEEDS, settings, rows }, null, 2));
-} else {
+/** The table on stdout, or JSON with --json. @param {string[]} args */
+function main(args) {
+  const secondsArg = args.indexOf('--seconds');
+  // The bench's full / quick run length; --seconds N runs a longer workload to see what is noise.
+  const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : args.includes('--quick') ? 2 : 25;
+  const result = idealBalance(seconds);
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  const { rows } = result;
+  const variants = ['balance', 'bypass'].map((name) => ({ name, w: workload(name === 'bypass', seconds) }));
   /** "mean [min-max]", or just the mean when every seed gave the same. @param {{mean: number, min: number, max: number}} s @param {number} d */
   const cell = (s, d) => (Number.isNaN(s.mean) ? '-' : s.max - s.min < 10 ** -d / 2 ? s.mean.toFixed(d) : `${s.mean.toFixed(d)} [${s.min.toFixed(d)}-${s.max.toFixed(d)}]`);
   const pct = (/** @type {number[]} */ xs) => xs.map((x) => (x * 100).toFixed(0)).join('/');
-  console.log(`Ideal-balancer simulation, ${SECONDS} s per run, ${TIE_SEEDS.length} tie-break seeds: mean [min-max]; times in ms`);
+  console.log(`Ideal-balancer simulation, ${seconds} s per run, ${TIE_SEEDS.length} tie-break seeds: mean [min-max]; times in ms`);
   for (const { name, w } of variants) {
     console.log(`${name}: mean duration ${w.meanMs.toFixed(1)} ms, capacity ${w.capacity.toFixed(1)} req/s, balanced ${w.rate} req/s x ${w.durations.length}` +
       `${w.bypassRate ? `, bypass ${w.bypassRate} req/s x ${w.bypassDurations.length} to ${BACKENDS[0].id}` : ''}, window ${w.windowMs.toFixed(0)} ms, even shares ${pct(w.evenShares)}%`);
@@ -166,3 +175,5 @@ if (asJson) {
   const line = (/** @type {string[]} */ cols) => cols.map((x, c) => x.padEnd(widths[c])).join('  ').trimEnd();
   console.log(['', line(head), line(widths.map((n) => '-'.repeat(n))), ...table.map(line)].join('\n'));
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
