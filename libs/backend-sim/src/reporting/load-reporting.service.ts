@@ -72,12 +72,9 @@ export class LoadReporting implements BeforeApplicationShutdown {
         logger: this.log,
       });
       this.agent = agent;
-      this.unsubscribe = this.connections.onChange((n, force) => {
-        agent.setActive(n);
-        // A redirect claim wrote its own count to the store; the agent's reporter cannot know, so a
-        // value it thinks delivered already is written again here (same connection: in order).
-        if (force && toStore) toStore(n).catch(() => undefined); // a failure is healed by the next change or beat
-      });
+      // `force`: a redirect claim wrote its own count to the store, which the agent's reporter
+      // cannot know; its next report then goes out even if it looks unchanged.
+      this.unsubscribe = this.connections.onChange((n, force) => agent.setActive(n, force));
       agent.setActive(this.connections.active);
       await agent.start();
     } else if (toStore) {

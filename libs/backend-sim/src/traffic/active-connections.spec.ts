@@ -1,3 +1,4 @@
+import { CoalescedReporter } from '@lb/balancing';
 import { ActiveConnections } from './active-connections';
 
 describe('ActiveConnections', () => {
@@ -45,8 +46,8 @@ describe('ActiveConnections in redirect mode (arrive, claim, admit)', () => {
     a.admit(2);
     b.admit(2);
     expect(seen).toEqual([
-      [2, false],
-      [2, false],
+      [2, true],
+      [2, true],
     ]);
   });
 
@@ -100,5 +101,35 @@ describe('ActiveConnections over time', () => {
     now += 1_000;
     expect(connections.activeIntegralMs).toBe(210);
     expect(connections.uptimeMs).toBe(1_160);
+  });
+});
+
+describe('ActiveConnections feeding a coalescing reporter, with redirect claims', () => {
+  it('leaves the true count in the store when a claimed arrival comes and goes while a report is in flight', async () => {
+    // One connection to the store: a report is applied when sent and acknowledged later, and the
+    // claim, sent after it, is applied after it.
+    let stored = -1;
+    let acknowledge = () => undefined as void;
+    let holdFirst = true;
+    const reporter = new CoalescedReporter(async (n) => {
+      stored = n;
+      if (holdFirst) {
+        holdFirst = false;
+        await new Promise<void>((resolve) => (acknowledge = resolve));
+      }
+    });
+    const connections = new ActiveConnections();
+    connections.onChange((n, force) => (force ? reporter.resend(n) : reporter.set(n))); // as LoadReporting wires it
+    reporter.resend(0); // applied (0), not yet acknowledged
+
+    const a = connections.arrive();
+    stored = connections.active; // the claim writes 1: it includes this client
+    a.admit(1);
+    a.close(true); // served at once: 0 again, the value the reporter last delivered
+    acknowledge();
+    await reporter.idle();
+
+    expect(connections.active).toBe(0);
+    expect(stored).toBe(0); // not the claim's 1, left behind by a report skipped as "unchanged"
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Told the count to report on every change. `force` means the store may hold another value than
- * the last one reported (a redirect claim wrote its own count): send it even if it looks unchanged.
+ * the last one reported (a redirect claim wrote its own count): the next report must be sent even
+ * if it looks unchanged to the reporter.
  */
 export type ActiveListener = (active: number, force: boolean) => void;
 
@@ -76,13 +77,16 @@ export class ActiveConnections {
     return {
       admit: (claimedCount) => {
         if (state === 'admitted') return;
-        const stale = claimedCount !== undefined && claimedCount !== this.activeCount;
         if (state === 'closed') {
-          if (stale) this.emit(true); // the claim landed after the client left: correct the store
+          // The claim landed after the client left: correct the store.
+          if (claimedCount !== undefined && claimedCount !== this.activeCount) this.emit(true);
           return;
         }
         state = 'admitted';
-        this.emit(stale);
+        // A claim wrote claimedCount behind the reporter's back. Even when it equals the count now,
+        // the reporter must not skip its next report as "unchanged": it may be coalescing this +1
+        // with a -1 that follows, and would then leave the claim's value in the store.
+        this.emit(claimedCount !== undefined);
       },
       close: (completed) => {
         if (state === 'closed') return;

@@ -151,6 +151,19 @@ describe('BackendAgent', () => {
     expect(registry.heartbeats()).toEqual([2]);
   });
 
+  it('sends a forced count even when it equals the last one delivered (a redirect claim wrote the store)', async () => {
+    const reported: number[] = [];
+    const { agent } = setup({ reporter: async (n) => void reported.push(n) });
+    await agent.start();
+    agent.setActive(1);
+    await flushPromises();
+    agent.setActive(1); // unchanged: nothing to send
+    await flushPromises();
+    agent.setActive(1, true);
+    await flushPromises();
+    expect(reported).toEqual([0, 1, 1]);
+  });
+
   it('stop() waits for the report in flight, deregisters and stops beating', async () => {
     let finishReport: () => void = () => undefined;
     const { registry, scheduler, agent } = setup({ reporter: () => new Promise<void>((resolve) => (finishReport = resolve)) });

@@ -89,10 +89,15 @@ export class BackendAgent {
     await this.register('start');
   }
 
-  /** The backend's active count changed; reported coalesced (at most one report in flight). */
-  setActive(active: number): void {
+  /**
+   * The backend's active count changed; reported coalesced (at most one report in flight).
+   * `force`: something else wrote a count into the store (a redirect claim), so the next report is
+   * sent even if it equals the last one this agent delivered.
+   */
+  setActive(active: number, force = false): void {
     this.active = active;
-    this.reporter.set(active);
+    if (force) this.reporter.resend(active);
+    else this.reporter.set(active);
   }
 
   connectionOpened(): void {
