@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: type-checks the repo, runs the whole jest suite (unit, integration, e2e) and ends
-// with one line that CI reads: "tests: N passed, N failed, N skipped". Extra arguments go to jest
-// (and skip the type check, for quick runs of one folder).
+// `npm test`: type-checks the repo, lints project boundaries (eslint.config.mjs), runs the whole
+// jest suite (unit, integration, e2e) and ends with one line that CI reads: "tests: N passed,
+// N failed, N skipped". Extra arguments go to jest (and skip the type check and the lint, for
+// quick runs of one folder).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ rmSync(resultsFile, { force: true });
 
 const args = process.argv.slice(2);
 let typecheckFailed = false;
+let lintFailed = false;
 if (args.length === 0) {
   console.log('type-checking (tsc --noEmit)...');
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'], {
@@ -22,6 +24,10 @@ if (args.length === 0) {
   });
   typecheckFailed = tsc.status !== 0;
   if (typecheckFailed) console.log('type check failed');
+  console.log('linting project boundaries (eslint apps libs)...');
+  const eslint = spawnSync(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), 'apps', 'libs'], { cwd: root, stdio: 'inherit' });
+  lintFailed = eslint.status !== 0;
+  if (lintFailed) console.log('lint failed');
 }
 
 const jest = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
@@ -45,6 +51,6 @@ try {
   failed = Math.max(failed, 1); // jest crashed before writing results
 }
 if (suitesFailed > 0) console.log(`${suitesFailed} test file(s) failed to run`);
-const failures = failed + suitesFailed + (typecheckFailed ? 1 : 0);
+const failures = failed + suitesFailed + (typecheckFailed ? 1 : 0) + (lintFailed ? 1 : 0);
 console.log(`tests: ${passed} passed, ${failures} failed, ${skipped} skipped`);
 process.exit(run.status === 0 && failures === 0 ? 0 : 1);

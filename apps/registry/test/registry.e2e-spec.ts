@@ -44,7 +44,7 @@ async function startRegistry(kind: StoreKind, env: Record<string, string>, logSt
 interface Answer {
   readonly status: number;
   readonly headers: Headers;
-  readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the wire
+  readonly body: any; // JSON from the wire
 }
 
 interface CallOptions {
