@@ -1,4 +1,5 @@
 export * from './testing/start-redis';
+export * from './testing/start-sentinel';
 export * from './testing/test-redis';
 export * from './store/load-store.contract';
 export * from './testing/plain-backend';
