@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { MemoryBalancerStore, type BalancerStore } from '@lb/balancing';
+import { describeRedis, redisConnectionFrom, type RedisConnection } from '@lb/balancing/redis';
 import { BackendSimEnv, bootstrapBackendSim } from '@lb/backend-sim';
 import { bootstrapGateway, GatewayEnv, resolveGatewayConfig } from '@lb/gateway';
 import { bootstrapRegistry, RegistryEnv } from '@lb/registry';
@@ -19,7 +20,8 @@ runMain('standalone', async () => {
   const redirects = env.GATEWAY_MODE === 'redirect' || /:redirect\b/.test(env.GATEWAY_ROUTES ?? '');
   const redirectKeys = env.REDIRECT_KEYS ?? (redirects ? `run:${randomBytes(32).toString('base64')}` : undefined);
   const tokenEnv = redirects ? { REDIRECT_KEYS: redirectKeys, REQUIRE_GATEWAY_TOKEN: env.REQUIRE_GATEWAY_TOKEN ?? 'true' } : {};
-  const store: BalancerStore | undefined = layout.REDIS_URL ? undefined : new MemoryBalancerStore();
+  const redis = redisConnectionFrom(layout);
+  const store: BalancerStore | undefined = redis ? undefined : new MemoryBalancerStore();
   const deps = { store };
   /** Stop stages in reverse start order; the apps within one stage stop together. */
   const stops: (() => Promise<void>)[][] = [];
@@ -63,7 +65,7 @@ runMain('standalone', async () => {
 
   const lines = [
     '',
-    `least-connections gateway running (${store ? 'in-memory store' : `Redis at ${layout.REDIS_URL}`}${redirects ? ', redirect mode' : ''})`,
+    `least-connections gateway running (${store ? 'in-memory store' : `Redis at ${describeRedis(redis as RedisConnection)}`}${redirects ? ', redirect mode' : ''})`,
     `  gateway   ${gateway.trafficUrl}        admin ${gateway.adminUrl}/health  ${gateway.adminUrl}/metrics`,
     `  registry  ${registry.url}/v1/backends`,
     ...backends.map((b) => `  backend   ${b.url}  (${b.id})`),

@@ -18,6 +18,7 @@ describe('BackendSimEnv', () => {
       REGISTRY_URL: 'http://127.0.0.1:8090',
       REGISTRY_TOKEN: TOKEN,
       REDIS_KEY_PREFIX: 'lb',
+      REDIS_SENTINEL_NAME: 'mymaster',
       LOG_LEVEL: 'info',
     });
   });

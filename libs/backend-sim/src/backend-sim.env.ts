@@ -1,6 +1,7 @@
 import { MAX_WEIGHT, NAME_PATTERN, NAME_RULE } from '@lb/balancing';
 import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
-import { bool, httpUrl, logLevel, ms, port, positiveInt, positiveNumber, redisUrl, secret, z } from '@lb/runtime';
+import { REDIS_ENV } from '@lb/balancing/redis';
+import { bool, httpUrl, logLevel, ms, port, positiveInt, positiveNumber, secret, z } from '@lb/runtime';
 
 /** An origin gateways can reach: the registry refuses a URL with a path, so refuse it here first. */
 const originUrl = httpUrl.refine((v) => new URL(v).pathname === '/' && !new URL(v).search && !new URL(v).hash, {
@@ -47,9 +48,8 @@ export const BackendSimEnv = z
     BACKEND_SLOTS: positiveInt(100_000).optional(),
     REGISTRY_URL: httpUrl.default('http://127.0.0.1:8090'),
     REGISTRY_TOKEN: secret.optional(),
-    /** With Redis, load reports go straight to the store (one write, no HTTP hop). */
-    REDIS_URL: redisUrl.optional(),
-    REDIS_KEY_PREFIX: z.string().trim().min(1).default('lb'),
+    /** With Redis (REDIS_URL or REDIS_SENTINELS), load reports go straight to the store (one write, no HTTP hop). */
+    ...REDIS_ENV,
     LOG_LEVEL: logLevel.default('info'),
     NOMAD_ALLOC_ID: name.optional(),
     NOMAD_IP_http: z.string().trim().min(1).optional(),

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { BalancerStore } from '@lb/balancing';
 import { BalancingModule } from '@lb/balancing/nest';
+import { redisConnectionFrom } from '@lb/balancing/redis';
 import { createLogger, ProblemFilter } from '@lb/runtime';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
@@ -28,12 +29,13 @@ export interface BackendSimDeps {
 @Module({})
 export class BackendSimModule {
   static register(config: BackendSimConfig, deps: BackendSimDeps = {}): DynamicModule {
-    const useStore = Boolean(deps.store ?? config.REDIS_URL);
+    const redis = redisConnectionFrom(config);
+    const useStore = Boolean(deps.store ?? redis);
     return {
       module: BackendSimModule,
       imports: [
         TerminusModule,
-        ...(useStore ? [BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store })] : []),
+        ...(useStore ? [BalancingModule.forRoot({ redis, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store })] : []),
       ],
       controllers: [WorkController, SessionsController, EchoController, InfoController, HealthController],
       providers: [

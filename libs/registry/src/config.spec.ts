@@ -10,6 +10,8 @@ describe('RegistryEnv', () => {
       REGISTRY_HOST: '0.0.0.0',
       REGISTRY_TOKEN: TOKEN,
       REDIS_KEY_PREFIX: 'lb',
+      REDIS_SENTINEL_NAME: 'mymaster',
+      EVICTION_MAX_SHARE: 0.5,
       LIVENESS_TTL_MS: 3_000,
       SWEEP_INTERVAL_MS: 500,
       REGISTRY_MAX_BODY_BYTES: 16_384,

@@ -2,13 +2,14 @@ import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown 
 import type { BalancerStore } from '../store/load-store';
 import { MemoryBalancerStore } from '../store/memory/memory-balancer-store';
 import { RedisBalancerStore } from '../store/redis/redis-balancer-store';
+import type { RedisConnection } from '../store/redis/redis-connection';
 import { TerminusModule } from '@nestjs/terminus';
 import { StoreHealthIndicator } from './store-health.indicator';
 import { BALANCER_STORE } from './tokens';
 
 export interface BalancingModuleOptions {
   /** Use Redis (the shared view); without it and without `store`, an in-memory store. */
-  readonly redisUrl?: string;
+  readonly redis?: RedisConnection;
   readonly keyPrefix?: string;
   /** A store made by the caller (the standalone process shares one memory store); the caller closes it. */
   readonly store?: BalancerStore;
@@ -35,8 +36,8 @@ export class BalancingModule {
     const owned = !options.store;
     const store =
       options.store ??
-      (options.redisUrl
-        ? RedisBalancerStore.connect(options.redisUrl, { keyPrefix: options.keyPrefix })
+      (options.redis
+        ? RedisBalancerStore.connect(options.redis, { keyPrefix: options.keyPrefix })
         : new MemoryBalancerStore());
     return {
       module: BalancingModule,
