@@ -9,3 +9,5 @@ export * from './store/memory/memory-balancer-store';
 export * from './api/registry-api';
 export * from './core/policies';
 export * from './agent';
+export * from './store/store-guard';
+export * from './core/eviction-plan';

@@ -44,6 +44,7 @@ export class BackendAgent {
   private readonly reporter: CoalescedReporter;
   private registration: RegisterBackendRequest;
   private current: RegistrationResponse | undefined;
+  private joined = false;
   private active = 0;
   private started = false;
   private stopped = false;
@@ -72,6 +73,11 @@ export class BackendAgent {
     if (this.stopped) return 'stopped';
     if (this.current) return 'registered';
     return this.started ? 'registering' : 'idle';
+  }
+
+  /** Registered at least once (a backend that joined its pool keeps serving while it registers again). */
+  get hasRegistered(): boolean {
+    return this.joined;
   }
 
   /** What the registry answered last (id, pool, heartbeat interval); undefined until registered. */
@@ -147,6 +153,7 @@ export class BackendAgent {
       // Keep the id the registry chose, so a later re-registration does not create a second backend.
       this.registration = { ...this.registration, id: response.id };
       this.current = response;
+      this.joined = true;
       if (this.stopped) return true; // stop() waits for this attempt, then deregisters
       this.failedAttempts = 0;
       this.log.info({ id: response.id, pool: response.pool, heartbeatIntervalMs: response.heartbeatIntervalMs, reason }, 'registered with the registry');

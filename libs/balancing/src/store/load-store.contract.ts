@@ -157,18 +157,36 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       expect(await activeById(store)).toEqual({ a: 6, b: 2 }); // 2/3 vs 2/1: a takes picks until 6/3
     });
 
-    it('does not pick a backend whose liveness lapsed, and the sweep evicts it', async () => {
+    it('keeps picking a lapsed backend until it is evicted, which a beat since prevents', async () => {
+      const store = await open();
+      await store.register(backend('a'), 30);
+      await store.register(backend('b'), 30);
+      await store.register(backend('c'), TTL);
+      await sleep(60);
+      // A lapse is the registry's to judge (it knows whether it could record beats): picks go on.
+      await reserveMany(store, 3);
+      expect(await activeById(store)).toEqual({ a: 1, b: 1, c: 1 });
+      const { lapsed, size } = await store.lapsed('p1');
+      expect({ lapsed: lapsed.map((l) => l.id).sort(), size }).toEqual({ lapsed: ['a', 'b'], size: 3 });
+      expect(lapsed.every((l) => l.deadline < Date.now())).toBe(true);
+      await store.heartbeat('p1', 'b', TTL); // b beat after the registry looked: evicting it would be wrong
+      expect(await store.evict('p1', ['a', 'b', 'c', 'ghost'])).toEqual(['a']);
+      expect((await store.list('p1')).map((v) => v.id)).toEqual(['b', 'c']);
+      expect(await store.heartbeat('p1', 'a', TTL)).toBeUndefined();
+      expect(await store.heartbeat('p1', 'b', TTL, 9)).toBeGreaterThan(Date.now());
+      expect((await store.get('p1', 'b'))?.reported).toBe(9);
+    });
+
+    it('extends the deadline of lapsed backends only', async () => {
       const store = await open();
       await store.register(backend('a'), 30);
       await store.register(backend('b'), TTL);
       await sleep(60);
-      await reserveMany(store, 3);
-      expect(await activeById(store)).toEqual({ a: 0, b: 3 });
-      expect(await store.sweep('p1')).toEqual({ evicted: ['a'], reapedHolders: [], expiredPending: 0 });
-      expect((await store.list('p1')).map((v) => v.id)).toEqual(['b']);
-      expect(await store.heartbeat('p1', 'a', TTL)).toBeUndefined();
-      expect(await store.heartbeat('p1', 'b', TTL, 9)).toBeGreaterThan(Date.now());
-      expect((await store.get('p1', 'b'))?.reported).toBe(9);
+      const before = (await store.get('p1', 'b'))?.livenessDeadline;
+      expect(await store.extendLiveness('p1', ['a', 'b', 'ghost'], TTL)).toBe(1);
+      expect((await store.lapsed('p1')).lapsed).toEqual([]);
+      expect((await store.get('p1', 'a'))?.livenessDeadline).toBeGreaterThan(Date.now() + TTL / 2);
+      expect((await store.get('p1', 'b'))?.livenessDeadline).toBe(before);
     });
 
     it('reaps the slots of a holder that stopped beating, and only those', async () => {
@@ -179,10 +197,37 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       const deadLeases = await reserveMany(store, 4, 'gw-dead');
       await reserveMany(store, 2, 'gw-live');
       await sleep(60);
-      expect(await store.sweep('p1')).toEqual({ evicted: [], reapedHolders: ['gw-dead'], expiredPending: 0 });
+      expect(await store.sweep('p1')).toEqual({ reapedHolders: ['gw-dead'], expiredPending: 0 });
       expect(await activeById(store)).toEqual({ a: 1, b: 1 });
       await store.release(deadLeases[0]!); // the crashed gateway's late release changes nothing
       expect(await activeById(store)).toEqual({ a: 1, b: 1 });
+    });
+
+    it('says whether a holder beat before, so one whose table was lost knows to reconcile', async () => {
+      const store = await open();
+      expect(await store.beatHolder('p1', 'gw-1', TTL)).toBe(false);
+      expect(await store.beatHolder('p1', 'gw-1', TTL)).toBe(true);
+    });
+
+    it('reconciles a holder\u2019s lease table: replaces it, and moves only that holder\u2019s share of each count', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'), backend('c'));
+      await reserveMany(store, 6, 'gw-1'); // a: 2, b: 2, c: 2
+      await reserveMany(store, 3, 'gw-2'); // a: 3, b: 3, c: 3
+      // gw-1 holds fewer than the store thinks (a lost release), and one slot the store never saw.
+      await store.reconcile('p1', 'gw-1', new Map([['a', 1], ['c', 3]]), TTL);
+      expect(await activeById(store)).toEqual({ a: 2, b: 1, c: 4 });
+      // Replace, never add: the same table again changes nothing.
+      await store.reconcile('p1', 'gw-1', new Map([['a', 1], ['c', 3]]), TTL);
+      expect(await activeById(store)).toEqual({ a: 2, b: 1, c: 4 });
+      // Releases after a reconcile count off what the new table holds, and no more.
+      const lease = { pool: 'p1', backendId: 'a', url: '', publicUrl: '', holder: 'gw-1' };
+      await store.release(lease);
+      await store.release(lease);
+      expect(await activeById(store)).toEqual({ a: 1, b: 1, c: 4 });
+      await store.reconcile('p1', 'gw-1', new Map(), TTL);
+      expect(await activeById(store)).toEqual({ a: 1, b: 1, c: 1 });
+      expect(await store.beatHolder('p1', 'gw-1', TTL)).toBe(true); // a reconcile beats too
     });
 
     it('tells subscribers about membership changes', async () => {

@@ -35,8 +35,18 @@ export interface LoadStore {
   claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean>;
   /** A backend's own total; the pick compares max(gateway in-flight, reported). False if unknown. */
   report(pool: string, backendId: string, active: number): Promise<boolean>;
-  /** Keeps `holder`'s leases from being reaped for `ttlMs`. */
-  beatHolder(pool: string, holder: string, ttlMs: number): Promise<void>;
+  /**
+   * Keeps `holder`'s leases from being reaped for `ttlMs`. False when the store did not know the
+   * holder (first beat, its leases were reaped, or the store lost its data): reconcile then.
+   */
+  beatHolder(pool: string, holder: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Replaces `holder`'s lease table in `pool` with `held` (backend id -> slots it holds now) and
+   * corrects each backend's count by the difference, in one step; also beats the holder. The
+   * gateway is the truth for its own leases: this heals slots a lost release left behind, slots
+   * a restored or promoted Redis still remembers, and slots taken while the store was away.
+   */
+  reconcile(pool: string, holder: string, held: ReadonlyMap<string, number>, ttlMs: number): Promise<void>;
 }
 
 export interface RegisterResult {
@@ -60,12 +70,27 @@ export interface MembershipStore {
   pools(): Promise<string[]>;
   /** Makes pools known before any backend joins them (gateways check their routes against these). */
   declarePools(pools: readonly string[]): Promise<void>;
-  /** Evicts backends whose liveness lapsed and reaps the leases of holders that stopped beating. */
+  /**
+   * Backends whose liveness deadline has passed (oldest first), and how many the pool has. Picks
+   * do not skip them: whether a lapse means "down" is the registry's judgement (see
+   * core/eviction-plan.ts), which then evicts, or extends the deadline when it could not record beats.
+   */
+  lapsed(pool: string): Promise<LapsedBackends>;
+  /** Removes these backends if their deadline is still lapsed (a beat since saves one); returns those removed. */
+  evict(pool: string, ids: readonly string[]): Promise<string[]>;
+  /** Gives these backends, if still lapsed, a new deadline `ttlMs` from now; returns how many. */
+  extendLiveness(pool: string, ids: readonly string[], ttlMs: number): Promise<number>;
+  /** Reaps the leases of holders that stopped beating and expires unclaimed redirect reservations. */
   sweep(pool: string): Promise<SweepResult>;
 }
 
+export interface LapsedBackends {
+  readonly lapsed: readonly { readonly id: string; readonly deadline: number }[];
+  /** Backends in the pool, lapsed or not. */
+  readonly size: number;
+}
+
 export interface SweepResult {
-  readonly evicted: string[];
   readonly reapedHolders: string[];
   /** Pending redirect reservations whose client never came. */
   readonly expiredPending: number;
@@ -84,5 +109,10 @@ export interface BalancerStore extends LoadStore, MembershipStore, EventBus {
   readonly kind: 'memory' | 'redis';
   /** Throws when the store cannot be reached (health checks). */
   ping(): Promise<void>;
+  /**
+   * Called whenever the connection to the store is made again after it was lost (a restart, a
+   * failover): what the store holds may be older or emptier than what its clients remember.
+   */
+  onReconnect(listener: () => void): () => void;
   close(): Promise<void>;
 }

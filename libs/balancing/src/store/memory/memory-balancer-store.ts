@@ -5,6 +5,7 @@ import { isAlive, livenessDeadline } from '../../core/liveness';
 import type { BackendRecord, BackendState, BackendView, Candidate, Lease, MembershipEvent } from '../../core/types';
 import type {
   BalancerStore,
+  LapsedBackends,
   MembershipListener,
   RegisterOptions,
   RegisterResult,
@@ -66,7 +67,7 @@ export class MemoryBalancerStore implements BalancerStore {
     const excluded = new Set(options.exclude ?? []);
     const candidates: (Candidate & { entry: Entry })[] = [];
     for (const entry of state.backends.values()) {
-      if (excluded.has(entry.record.id) || !isAlive(entry.deadline, now)) continue;
+      if (excluded.has(entry.record.id)) continue; // a lapsed deadline is the registry's to judge
       candidates.push({
         id: entry.record.id,
         active: effectiveActive(entry.inflight, entry.reported, entry.pending),
@@ -130,8 +131,24 @@ export class MemoryBalancerStore implements BalancerStore {
     return true;
   }
 
-  async beatHolder(pool: string, holder: string, ttlMs: number): Promise<void> {
-    this.poolState(pool).holders.set(holder, livenessDeadline(this.now(), ttlMs));
+  async beatHolder(pool: string, holder: string, ttlMs: number): Promise<boolean> {
+    const holders = this.poolState(pool).holders;
+    const known = holders.has(holder);
+    holders.set(holder, livenessDeadline(this.now(), ttlMs));
+    return known;
+  }
+
+  async reconcile(pool: string, holder: string, held: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+    const state = this.poolState(pool);
+    const had = state.leases.get(holder) ?? new Map<string, number>();
+    const table = new Map<string, number>();
+    for (const [id, n] of held) if (n > 0) table.set(id, n);
+    for (const id of new Set([...had.keys(), ...table.keys()])) {
+      const entry = state.backends.get(id);
+      if (entry) entry.inflight = Math.max(0, entry.inflight + (table.get(id) ?? 0) - (had.get(id) ?? 0));
+    }
+    state.leases.set(holder, table);
+    state.holders.set(holder, livenessDeadline(this.now(), ttlMs));
   }
 
   async register(record: BackendRecord, ttlMs: number, options: RegisterOptions = {}): Promise<RegisterResult> {
@@ -193,17 +210,44 @@ export class MemoryBalancerStore implements BalancerStore {
     for (const pool of pools) this.knownPools.add(pool);
   }
 
+  async lapsed(pool: string): Promise<LapsedBackends> {
+    const state = this.poolStates.get(pool);
+    if (!state) return { lapsed: [], size: 0 };
+    const now = this.now();
+    const lapsed = [...state.backends.values()]
+      .filter((entry) => !isAlive(entry.deadline, now))
+      .map((entry) => ({ id: entry.record.id, deadline: entry.deadline }))
+      .sort((a, b) => a.deadline - b.deadline);
+    return { lapsed, size: state.backends.size };
+  }
+
+  async evict(pool: string, ids: readonly string[]): Promise<string[]> {
+    const state = this.poolStates.get(pool);
+    if (!state) return [];
+    const now = this.now();
+    return ids.filter((id) => {
+      const entry = state.backends.get(id);
+      return entry !== undefined && !isAlive(entry.deadline, now) && state.backends.delete(id);
+    });
+  }
+
+  async extendLiveness(pool: string, ids: readonly string[], ttlMs: number): Promise<number> {
+    const state = this.poolStates.get(pool);
+    const now = this.now();
+    let extended = 0;
+    for (const id of ids) {
+      const entry = state?.backends.get(id);
+      if (!entry || isAlive(entry.deadline, now)) continue;
+      entry.deadline = livenessDeadline(now, ttlMs);
+      extended++;
+    }
+    return extended;
+  }
+
   async sweep(pool: string): Promise<SweepResult> {
     const state = this.poolStates.get(pool);
-    if (!state) return { evicted: [], reapedHolders: [], expiredPending: 0 };
+    if (!state) return { reapedHolders: [], expiredPending: 0 };
     const now = this.now();
-    const evicted: string[] = [];
-    for (const [id, entry] of state.backends) {
-      if (!isAlive(entry.deadline, now)) {
-        state.backends.delete(id);
-        evicted.push(id);
-      }
-    }
     const reapedHolders: string[] = [];
     for (const [holder, deadline] of state.holders) {
       if (isAlive(deadline, now)) continue;
@@ -221,7 +265,7 @@ export class MemoryBalancerStore implements BalancerStore {
       this.settlePending(pool, tokenId);
       expiredPending++;
     }
-    return { evicted, reapedHolders, expiredPending };
+    return { reapedHolders, expiredPending };
   }
 
   async publish(event: MembershipEvent): Promise<void> {
@@ -237,6 +281,11 @@ export class MemoryBalancerStore implements BalancerStore {
   }
 
   async ping(): Promise<void> {}
+
+  /** Nothing to lose: the memory store lives and dies with its process. */
+  onReconnect(): () => void {
+    return () => undefined;
+  }
 
   async close(): Promise<void> {
     this.events.removeAllListeners();

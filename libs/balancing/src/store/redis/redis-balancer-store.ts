@@ -5,6 +5,7 @@ import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent }
 import { SLOW_START_MIN_FRACTION } from '../../core/policies';
 import type {
   BalancerStore,
+  LapsedBackends,
   MembershipListener,
   RegisterOptions,
   RegisterResult,
@@ -12,6 +13,7 @@ import type {
   SweepResult,
 } from '../load-store';
 import { DEFAULT_KEY_PREFIX, globalKeys, poolKeys, type PoolKeys } from './keys';
+import { ioredisOptions, type RedisConnection } from './redis-connection';
 import { SCRIPTS, type ScriptName } from './lua/scripts';
 
 export interface RedisStoreOptions {
@@ -58,17 +60,11 @@ export class RedisBalancerStore implements BalancerStore {
     }
   }
 
-  static connect(url: string, options: RedisStoreOptions = {}): RedisBalancerStore {
-    const redis = new Redis(url, {
-      // Off on purpose: the releases are already batched per event-loop turn (ReleaseBatcher), and
-      // auto-pipelining cost more than it saved on the pick: 6.3k -> 7.9k proxied req/s without it
-      // (interleaved wrk runs, one gateway, 2 cores).
-      enableAutoPipelining: false,
-      // Fail a request fast rather than queue it for long when Redis is away: the gateway answers 503.
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      ...options.redis,
-    });
+  /** Connects to `connection` (a URL or a Sentinel group); a URL string is a plain connection. */
+  static connect(connection: RedisConnection | string, options: RedisStoreOptions = {}): RedisBalancerStore {
+    const target: RedisConnection = typeof connection === 'string' ? { url: connection, sentinelName: 'mymaster' } : connection;
+    const settings = { ...ioredisOptions(target), ...options.redis };
+    const redis = target.sentinels ? new Redis(settings) : new Redis(target.url as string, settings);
     // Connection errors surface through commands and /health; an unhandled 'error' would crash.
     redis.on('error', () => undefined);
     return new RedisBalancerStore(redis, options);
@@ -77,7 +73,7 @@ export class RedisBalancerStore implements BalancerStore {
   async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
     const k = this.keys(pool);
     const reply = (await this.script('reserve')(
-      ...this.countKeys(k), k.alive, k.backends, k.leases(holder), k.warmup, k.turn, k.pendingTokens, k.pendingExpiry,
+      ...this.countKeys(k), k.backends, k.leases(holder), k.warmup, k.turn, k.pendingTokens, k.pendingExpiry,
       options.policy ?? 'least-connections', this.random(), this.random(), SLOW_START_MIN_FRACTION,
       options.pending?.tokenId ?? '', options.pending?.ttlMs ?? 0, ...(options.exclude ?? []),
     )) as [string, string | null] | null;
@@ -118,8 +114,19 @@ export class RedisBalancerStore implements BalancerStore {
     return (await this.script('report')(...this.countKeys(k), backendId, active)) === 1;
   }
 
-  async beatHolder(pool: string, holder: string, ttlMs: number): Promise<void> {
-    await this.script('beatHolder')(this.keys(pool).holders, holder, ttlMs);
+  async beatHolder(pool: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.script('beatHolder')(this.keys(pool).holders, holder, ttlMs)) === 1;
+  }
+
+  async reconcile(pool: string, holder: string, held: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+    // Releases still waiting for the end of this turn were counted off `held` already: they must
+    // reach Redis before the table they are part of is replaced, or they would count off twice.
+    const flushed = this.releases.flush();
+    const k = this.keys(pool);
+    const pairs: (string | number)[] = [];
+    for (const [id, n] of held) if (n > 0) pairs.push(id, n);
+    const replaced = this.script('reconcile')(...this.countKeys(k), k.holders, k.leases(holder), holder, ttlMs, ...pairs);
+    await Promise.all([flushed.catch(() => undefined), replaced]);
   }
 
   async register(record: BackendRecord, ttlMs: number, options: RegisterOptions = {}): Promise<RegisterResult> {
@@ -202,18 +209,36 @@ export class RedisBalancerStore implements BalancerStore {
     if (pools.length > 0) await reachable(this.redis.sadd(globalKeys(this.prefix).pools, ...pools));
   }
 
+  async lapsed(pool: string): Promise<LapsedBackends> {
+    const k = this.keys(pool);
+    const rows = (await this.script('lapsed')(k.backends, k.alive)) as (string | number)[];
+    const lapsed: { id: string; deadline: number }[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) lapsed.push({ id: String(rows[i]), deadline: Number(rows[i + 1]) });
+    return { lapsed, size: Number(rows[rows.length - 1]) };
+  }
+
+  async evict(pool: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const evicted = (await this.script('evict')(...this.membershipKeys(this.keys(pool)), ...ids)) as string[];
+    if (evicted.length > 0) await reachable(this.redis.hdel(globalKeys(this.prefix).index, ...evicted));
+    return evicted;
+  }
+
+  async extendLiveness(pool: string, ids: readonly string[], ttlMs: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    return Number(await this.script('extendLiveness')(this.keys(pool).alive, ttlMs, ...ids));
+  }
+
   async sweep(pool: string): Promise<SweepResult> {
     const k = this.keys(pool);
-    const evicted = (await this.script('evictLapsed')(...this.membershipKeys(k))) as string[];
-    if (evicted.length > 0) await reachable(this.redis.hdel(globalKeys(this.prefix).index, ...evicted));
-    const lapsed = (await this.script('lapsedHolders')(k.holders)) as string[];
+    const lapsedHolders = (await this.script('lapsedHolders')(k.holders)) as string[];
     const reapedHolders: string[] = [];
-    for (const holder of lapsed) {
+    for (const holder of lapsedHolders) {
       const reaped = await this.script('reapHolder')(...this.countKeys(k), k.holders, k.leases(holder), holder);
       if (reaped === 1) reapedHolders.push(holder);
     }
     const expiredPending = Number(await this.script('expirePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry));
-    return { evicted, reapedHolders, expiredPending };
+    return { reapedHolders, expiredPending };
   }
 
   async publish(event: MembershipEvent): Promise<void> {
@@ -231,7 +256,14 @@ export class RedisBalancerStore implements BalancerStore {
         // A malformed event is not ours to act on; membership is re-read from Redis anyway.
       }
     });
-    await subscriber.psubscribe(globalKeys(this.prefix).eventsPattern);
+    try {
+      await reachable(subscriber.psubscribe(globalKeys(this.prefix).eventsPattern));
+    } catch (err) {
+      // Not subscribed: ioredis would not resubscribe it on reconnection, so drop it; the caller retries.
+      this.subscribers.delete(subscriber);
+      subscriber.disconnect();
+      throw err;
+    }
     return async () => {
       this.subscribers.delete(subscriber);
       await subscriber.quit().catch(() => subscriber.disconnect());
@@ -240,6 +272,17 @@ export class RedisBalancerStore implements BalancerStore {
 
   async ping(): Promise<void> {
     await reachable(this.redis.ping());
+  }
+
+  onReconnect(listener: () => void): () => void {
+    // 'ready' fires on every (re)connection; the first one is the start, not a return.
+    let connectedBefore = this.redis.status === 'ready';
+    const onReady = () => {
+      if (connectedBefore) listener();
+      connectedBefore = true;
+    };
+    this.redis.on('ready', onReady);
+    return () => this.redis.off('ready', onReady);
   }
 
   async close(): Promise<void> {

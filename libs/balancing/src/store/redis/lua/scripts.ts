@@ -38,35 +38,34 @@ export interface ScriptDefinition {
 }
 
 /**
- * KEYS: COUNT_KEYS, alive, backends, leases(holder), warmup, turn, pendingTokens, pendingExpiry
+ * KEYS: COUNT_KEYS, backends, leases(holder), warmup, turn, pendingTokens, pendingExpiry
  * ARGV: policy, random1 in [0, 1), random2 in [0, 1), minFraction, pending token id ('' for a
  *       lease), pending ttl ms, excluded ids...
- * The Redis spelling of core/policies.ts: among live, active, not excluded backends choose by the
- * policy and count one more slot on the choice. A backend in slow start (`warmup`: id ->
- * "since,until") is compared at its score divided by its ramp factor. Least-connections scans
- * `load` from the lowest score and stops at the first score above the best, so a pick touches
- * only the head of the set. A lease is recorded in the holder's lease table (reaped if the
- * gateway dies); a pending reservation (redirect mode) under its token id with an expiry: the
- * backend claims it when the client arrives, or it lapses. Returns {id, record JSON} or false.
+ * The Redis spelling of core/policies.ts: among active, not excluded backends choose by the policy
+ * and count one more slot on the choice. A lapsed liveness deadline does not exclude a backend:
+ * the registry judges lapses (it knows whether it could record beats) and evicts. A backend in
+ * slow start (`warmup`: id -> "since,until") is compared at its score divided by its ramp factor.
+ * Least-connections scans `load` from the lowest score and stops at the first score above the
+ * best, so a pick touches only the head of the set. A lease is recorded in the holder's lease
+ * table (reaped if the gateway dies); a pending reservation (redirect mode) under its token id with
+ * an expiry: the backend claims it when the client arrives, or it lapses. Returns {id, record JSON}
+ * or false.
  */
 export const reserve: ScriptDefinition = {
-  numberOfKeys: 12,
+  numberOfKeys: 11,
   lua: `${NOW}${RESCORE}
 local policy, r1, r2, minFraction = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local pendingToken, pendingTtl = ARGV[5], tonumber(ARGV[6])
 local excluded = {}
 for i = 7, #ARGV do excluded[ARGV[i]] = true end
-local function alive(id)
-  return not excluded[id] and tonumber(redis.call('ZSCORE', KEYS[6], id) or '-1') >= now
-end
 -- Backends in slow start: id -> ramp factor in [minFraction, 1). Finished ramps are dropped.
 local warming, anyWarming = {}, false
-local ramps = redis.call('HGETALL', KEYS[9])
+local ramps = redis.call('HGETALL', KEYS[8])
 for i = 1, #ramps, 2 do
   local since, untilMs = string.match(ramps[i + 1], '^(%d+),(%d+)$')
   since, untilMs = tonumber(since), tonumber(untilMs)
   if untilMs == nil or now >= untilMs then
-    redis.call('HDEL', KEYS[9], ramps[i])
+    redis.call('HDEL', KEYS[8], ramps[i])
   else
     warming[ramps[i]] = math.max(minFraction, (now - since) / (untilMs - since))
     anyWarming = true
@@ -83,7 +82,7 @@ if policy == 'least-connections' then
   if anyWarming then
     for id, factor in pairs(warming) do
       local score = redis.call('ZSCORE', KEYS[1], id)
-      if score and alive(id) then consider(id, tonumber(score) / factor) end
+      if score and not excluded[id] then consider(id, tonumber(score) / factor) end
     end
   end
   local offset, batch, done = 0, 32, false
@@ -93,7 +92,7 @@ if policy == 'least-connections' then
     for i = 1, #rows, 2 do
       local id, score = rows[i], tonumber(rows[i + 1])
       if bestScore ~= nil and score > bestScore then done = true; break end
-      if not warming[id] and alive(id) then consider(id, score) end
+      if not warming[id] and not excluded[id] then consider(id, score) end
     end
     offset = offset + batch
   end
@@ -103,7 +102,7 @@ else
   local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
   for i = 1, #rows, 2 do
     local id = rows[i]
-    if alive(id) then
+    if not excluded[id] then
       ids[#ids + 1] = id
       scores[id] = tonumber(rows[i + 1]) / (warming[id] or 1)
     end
@@ -118,20 +117,20 @@ else
     if scores[ids[j]] < scores[chosen] then chosen = ids[j] end
   elseif #ids > 1 then
     table.sort(ids)
-    chosen = ids[((redis.call('INCR', KEYS[10]) - 1) % #ids) + 1]
+    chosen = ids[((redis.call('INCR', KEYS[9]) - 1) % #ids) + 1]
   end
 end
 if not chosen then return false end
 if pendingToken ~= '' then
   redis.call('HINCRBY', KEYS[5], chosen, 1)
-  redis.call('HSET', KEYS[11], pendingToken, chosen)
-  redis.call('ZADD', KEYS[12], now + pendingTtl, pendingToken)
+  redis.call('HSET', KEYS[10], pendingToken, chosen)
+  redis.call('ZADD', KEYS[11], now + pendingTtl, pendingToken)
 else
   redis.call('HINCRBY', KEYS[2], chosen, 1)
-  redis.call('HINCRBY', KEYS[8], chosen, 1)
+  redis.call('HINCRBY', KEYS[7], chosen, 1)
 end
 rescore(chosen)
-return {chosen, redis.call('HGET', KEYS[7], chosen)}
+return {chosen, redis.call('HGET', KEYS[6], chosen)}
 `,
 };
 
@@ -268,27 +267,106 @@ return remove(ARGV[1])
 };
 
 /**
- * KEYS: COUNT_KEYS, backends, alive
- * Removes every backend whose deadline has passed; returns their ids.
+ * KEYS: backends, alive
+ * Backends whose deadline has passed, oldest first, as {id, deadline, ...}, then the pool's size
+ * as the last element.
  */
-export const evictLapsed: ScriptDefinition = {
+export const lapsed: ScriptDefinition = {
+  numberOfKeys: 2,
+  lua: `${NOW}
+local rows = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now, 'WITHSCORES')
+rows[#rows + 1] = redis.call('HLEN', KEYS[1])
+return rows
+`,
+};
+
+/**
+ * KEYS: COUNT_KEYS, backends, alive
+ * ARGV: ids...
+ * Removes each backend whose deadline is still lapsed (one that beat since the registry looked is
+ * kept); returns the ids removed.
+ */
+export const evict: ScriptDefinition = {
   numberOfKeys: 7,
   lua: `${NOW}${REMOVE}
-local lapsed = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', '(' .. now)
-for _, id in ipairs(lapsed) do remove(id) end
-return lapsed
+local evicted = {}
+for _, id in ipairs(ARGV) do
+  local deadline = tonumber(redis.call('ZSCORE', KEYS[7], id) or '-1')
+  if deadline >= 0 and deadline < now then
+    remove(id)
+    evicted[#evicted + 1] = id
+  end
+end
+return evicted
+`,
+};
+
+/**
+ * KEYS: alive
+ * ARGV: ttl ms, ids...
+ * A new deadline for each backend that is still lapsed (the registry could not record its beats).
+ */
+export const extendLiveness: ScriptDefinition = {
+  numberOfKeys: 1,
+  lua: `${NOW}
+local extended = 0
+for i = 2, #ARGV do
+  local deadline = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]) or '-1')
+  if deadline >= 0 and deadline < now then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+    extended = extended + 1
+  end
+end
+return extended
 `,
 };
 
 /**
  * KEYS: holders
  * ARGV: holder, ttl ms
+ * Returns 1 when the holder was known, 0 when this beat added it (its lease table may be gone).
  */
 export const beatHolder: ScriptDefinition = {
   numberOfKeys: 1,
   lua: `${NOW}
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return 1
+return 1 - redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+`,
+};
+
+/**
+ * KEYS: COUNT_KEYS, holders, leases(holder)
+ * ARGV: holder, ttl ms, then id, slots pairs: what the holder holds now
+ * Replaces the holder's lease table and moves each backend's gateway count by the difference
+ * between what the table said and what the holder says, so the other holders' slots stay as they
+ * are. Replace, never add: slots the store remembers from before a restart or a failover, or that
+ * a lost release left behind, go; slots taken while the store was away come in. Also beats.
+ */
+export const reconcile: ScriptDefinition = {
+  numberOfKeys: 7,
+  lua: `${NOW}${RESCORE}
+local want, touched = {}, {}
+for i = 3, #ARGV, 2 do
+  want[ARGV[i]] = tonumber(ARGV[i + 1])
+  touched[#touched + 1] = ARGV[i]
+end
+local had = {}
+local rows = redis.call('HGETALL', KEYS[7])
+for i = 1, #rows, 2 do
+  had[rows[i]] = tonumber(rows[i + 1])
+  if not want[rows[i]] then touched[#touched + 1] = rows[i] end
+end
+redis.call('DEL', KEYS[7])
+for _, id in ipairs(touched) do
+  local n = want[id] or 0
+  local delta = n - (had[id] or 0)
+  if delta ~= 0 then
+    if redis.call('HINCRBY', KEYS[2], id, delta) <= 0 then redis.call('HDEL', KEYS[2], id) end
+    rescore(id)
+  end
+  if n > 0 then redis.call('HSET', KEYS[7], id, n) end
+end
+redis.call('ZADD', KEYS[6], now + tonumber(ARGV[2]), ARGV[1])
+return #touched
 `,
 };
 
@@ -377,8 +455,11 @@ export const SCRIPTS = {
   heartbeat,
   setState,
   remove,
-  evictLapsed,
+  lapsed,
+  evict,
+  extendLiveness,
   beatHolder,
+  reconcile,
   lapsedHolders,
   reapHolder,
   settlePending,
