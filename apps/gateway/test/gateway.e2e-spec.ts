@@ -214,7 +214,8 @@ describe.each(['memory', 'redis'] as const)('gateway on the %s store', (kind) =>
     await get('/work');
     const health = await call(agent, `${gateway.adminUrl}/health`);
     expect(health.status).toBe(200);
-    expect(health.json()).toMatchObject({ status: 'ok', info: { [kind]: { status: 'up' }, traffic: { status: 'up' } } });
+    expect(health.json()).toMatchObject({ status: 'ok', info: { store: { status: 'up', state: 'up' }, membership: { status: 'up' }, traffic: { status: 'up' } } });
+    expect((await call(agent, `${gateway.adminUrl}/health/live`)).status).toBe(200);
     const metrics = await call(agent, `${gateway.adminUrl}/metrics`);
     expect(metrics.body.toString()).toMatch(/lb_gateway_requests_total\{pool="default",status="200"\} 1/);
     // On the traffic port, /health belongs to the backends like every other path.

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { isValidName, NAME_RULE, POLICIES } from '@lb/balancing';
 import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
-import { bool, bytes, ConfigError, logLevel, ms, nonNegativeInt, port, positiveInt, redisUrl, z } from '@lb/runtime';
+import { REDIS_ENV, redisConnectionFrom, type RedisConnection } from '@lb/balancing/redis';
+import { bool, bytes, ConfigError, logLevel, ms, nonNegativeInt, port, positiveInt, z } from '@lb/runtime';
 import { MODES, parseRoutes, type Route } from './routing/route-table';
 
 /** The only list of variables the gateway reads. */
@@ -23,8 +24,16 @@ export const GatewayEnv = z.object({
   REDIRECT_KEYS: z.string().optional(),
   /** How long a redirect's token (and the slot reserved for its client) stays valid. */
   REDIRECT_TOKEN_TTL_MS: positiveInt(600_000).default(5_000),
-  REDIS_URL: redisUrl.optional(),
-  REDIS_KEY_PREFIX: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).default('lb'),
+  ...REDIS_ENV,
+  /**
+   * Deadline of each store call on the request path (the pick, the release). Past it the gateway
+   * picks from its local view and the store counts as degraded until a probe answers again.
+   */
+  STORE_TIMEOUT_MS: positiveInt(10_000).default(50),
+  /** While degraded: how often the gateway asks whether the store answers again. */
+  STORE_PROBE_INTERVAL_MS: positiveInt(60_000).default(200),
+  /** How often the local view of each pool is refreshed from the store (events update it at once). */
+  VIEW_REFRESH_MS: positiveInt(60_000).default(1_000),
   UPSTREAM_CONNECT_TIMEOUT_MS: ms.default(1_000),
   /** Time to wait for a backend's response headers (long polls wait here: keep it above their hold time). */
   UPSTREAM_HEADERS_TIMEOUT_MS: ms.default(60_000),
@@ -55,6 +64,8 @@ export const GatewayEnv = z.object({
 export type GatewayEnvConfig = z.infer<typeof GatewayEnv>;
 export type GatewayConfig = GatewayEnvConfig & {
   readonly gatewayId: string;
+  /** Undefined: the in-memory store. */
+  readonly redis?: RedisConnection;
   readonly routes: readonly Route[];
   /** Present when some route redirects. */
   readonly keyRing?: KeyRing;
@@ -77,7 +88,7 @@ export function resolveGatewayConfig(env: GatewayEnvConfig): GatewayConfig {
       throw new ConfigError(`REDIRECT_KEYS=(hidden): ${(err as Error).message}`);
     }
   }
-  return { ...env, gatewayId: env.GATEWAY_ID ?? defaultGatewayId(), routes, keyRing };
+  return { ...env, gatewayId: env.GATEWAY_ID ?? defaultGatewayId(), routes, keyRing, redis: redisConnectionFrom(env) };
 }
 
 function defaultGatewayId(): string {

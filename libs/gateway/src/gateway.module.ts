@@ -1,17 +1,20 @@
 import { APP_FILTER } from '@nestjs/core';
 import { type DynamicModule, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import type { BalancerStore } from '@lb/balancing';
+import { StoreGuard, type BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE, BalancingModule } from '@lb/balancing/nest';
 import { UpstreamPools } from '@lb/proxy';
 import { createLogger, ProblemFilter } from '@lb/runtime';
 import { HealthController } from './admin/health.controller';
 import { MetricsController } from './admin/metrics.controller';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
-import { HolderBeat } from './holder-beat.service';
+import { LeaseBook } from './leases/lease-book';
+import { LeaseSync } from './leases/lease-sync.service';
 import { RouteTableCheck } from './routing/route-table-check';
-import { MembershipWatcher } from './membership/membership-watcher';
 import { GatewayMetrics } from './metrics';
+import { StoreRecovery } from './store-recovery';
+import { LocalView } from './view/local-view';
+import { MembershipView } from './view/membership-view.service';
 import { GATEWAY_LOGGER } from './tokens';
 import { ExchangeTracker } from './traffic/exchange-tracker';
 import { Picker } from './traffic/picker';
@@ -19,14 +22,21 @@ import { ProxyHandler } from './traffic/proxy-handler';
 import { SessionHandler } from './traffic/session-handler';
 import { TrafficServer } from './traffic/traffic-server';
 
-/** Closes upstream connection pools after the traffic listener has drained. */
+/** Closes upstream connection pools after the traffic listener has drained, and stops the guard's timers. */
 @Injectable()
-class UpstreamPoolsOwner implements OnApplicationShutdown {
-  constructor(private readonly pools: UpstreamPools) {}
+class GatewayResourcesOwner implements OnApplicationShutdown {
+  constructor(
+    private readonly pools: UpstreamPools,
+    private readonly guard: StoreGuard,
+  ) {}
   async onApplicationShutdown(): Promise<void> {
+    this.guard.close();
     await this.pools.destroyAll();
   }
 }
+
+/** A snapshot missing a backend (a store that came back empty) keeps it this long before the view drops it. */
+const VIEW_MISSING_GRACE_MS = 10_000;
 
 export interface GatewayDeps {
   /** A store shared with other apps in the same process (the standalone default). */
@@ -40,7 +50,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
+        BalancingModule.forRoot({ redis: config.redis, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
         TerminusModule,
       ],
       controllers: [HealthController, MetricsController],
@@ -57,25 +67,68 @@ export class GatewayModule {
               keepAliveTimeoutMs: config.UPSTREAM_KEEPALIVE_TIMEOUT_MS,
             }),
         },
-        UpstreamPoolsOwner,
-        { provide: Picker, inject: [BALANCER_STORE], useFactory: (store: BalancerStore) => new Picker(config, store) },
+        GatewayResourcesOwner,
+        { provide: StoreRecovery, useValue: new StoreRecovery() },
+        {
+          provide: StoreGuard,
+          inject: [BALANCER_STORE, StoreRecovery, GatewayMetrics],
+          useFactory: (store: BalancerStore, recovery: StoreRecovery, metrics: GatewayMetrics) => {
+            const guard = new StoreGuard({
+              timeoutMs: config.STORE_TIMEOUT_MS,
+              probeIntervalMs: config.STORE_PROBE_INTERVAL_MS,
+              probe: () => store.ping(),
+              recover: () => recovery.run(),
+              onTransition: (state, detail) => {
+                metrics.storeDegraded.set(state === 'degraded' ? 1 : 0);
+                if (state === 'degraded') {
+                  metrics.storeDegradations.inc();
+                  log.warn({ err: detail.reason }, 'store degraded: picking from the local view until it answers again');
+                } else {
+                  log.info({ degradedForMs: detail.degradedForMs }, 'store answers again: lease tables rewritten, picks shared again');
+                }
+              },
+            });
+            // A restart or a failover the request path did not notice: the store may remember
+            // more, or less, than this gateway holds.
+            store.onReconnect(() => guard.requestRecovery());
+            return guard;
+          },
+        },
+        {
+          provide: LeaseBook,
+          inject: [BALANCER_STORE, StoreGuard, GatewayMetrics],
+          useFactory: (store: BalancerStore, guard: StoreGuard, metrics: GatewayMetrics) =>
+            new LeaseBook(
+              { storeUp: () => guard.isUp, releaseInStore: (lease) => guard.call(() => store.release(lease)) },
+              () => metrics.storeErrors.inc({ operation: 'release' }),
+            ),
+        },
+        { provide: LocalView, useValue: new LocalView(VIEW_MISSING_GRACE_MS) },
+        {
+          provide: Picker,
+          inject: [BALANCER_STORE, StoreGuard, LocalView, LeaseBook, GatewayMetrics, StoreRecovery],
+          useFactory: (store: BalancerStore, guard: StoreGuard, view: LocalView, book: LeaseBook, metrics: GatewayMetrics, recovery: StoreRecovery) => {
+            const picker = new Picker(config, store, guard, view, book, metrics);
+            recovery.onForgotten(() => picker.distrustEmptyStore(VIEW_MISSING_GRACE_MS));
+            return picker;
+          },
+        },
         { provide: ExchangeTracker, inject: [GatewayMetrics], useFactory: (metrics: GatewayMetrics) => new ExchangeTracker(config, metrics, log) },
         {
           provide: ProxyHandler,
-          inject: [BALANCER_STORE, Picker, UpstreamPools, ExchangeTracker, GatewayMetrics],
-          useFactory: (store: BalancerStore, picker: Picker, pools: UpstreamPools, tracker: ExchangeTracker, metrics: GatewayMetrics) =>
-            new ProxyHandler(config, store, picker, pools, tracker, metrics, log),
+          inject: [Picker, UpstreamPools, ExchangeTracker, GatewayMetrics],
+          useFactory: (picker: Picker, pools: UpstreamPools, tracker: ExchangeTracker, metrics: GatewayMetrics) =>
+            new ProxyHandler(config, picker, pools, tracker, metrics, log),
         },
         {
           provide: SessionHandler,
-          inject: [BALANCER_STORE, Picker, ExchangeTracker, GatewayMetrics],
-          useFactory: (store: BalancerStore, picker: Picker, tracker: ExchangeTracker, metrics: GatewayMetrics) =>
-            new SessionHandler(config, store, picker, tracker, metrics, log),
+          inject: [Picker, ExchangeTracker, GatewayMetrics],
+          useFactory: (picker: Picker, tracker: ExchangeTracker, metrics: GatewayMetrics) => new SessionHandler(config, picker, tracker, metrics, log),
         },
         RouteTableCheck,
         TrafficServer,
-        HolderBeat,
-        MembershipWatcher,
+        LeaseSync,
+        MembershipView,
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

@@ -36,8 +36,30 @@ export class GatewayMetrics {
   });
   readonly storeErrors = new Counter({
     name: 'lb_gateway_store_errors_total',
-    help: 'Picks or releases that failed because the load store (Redis) did not answer',
+    help: 'Store calls that failed or missed their deadline (STORE_TIMEOUT_MS), by operation',
     labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+  readonly storeDegraded = new Gauge({
+    name: 'lb_gateway_store_degraded',
+    help: '1 while the store (Redis) does not answer in time and picks come from the local view',
+    registers: [this.registry],
+  });
+  readonly storeDegradations = new Counter({
+    name: 'lb_gateway_store_degradations_total',
+    help: 'Times the store stopped answering in time (transitions to degraded)',
+    registers: [this.registry],
+  });
+  readonly localPicks = new Counter({
+    name: 'lb_gateway_local_picks_total',
+    help: 'Picks made from the local view: the store was degraded, or knew no backend the view knows',
+    labelNames: ['pool', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly reconciliations = new Counter({
+    name: 'lb_gateway_lease_reconciliations_total',
+    help: 'Lease tables written to the store (replace, never add), by result',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 

@@ -13,7 +13,7 @@ import type { Logger } from './logger';
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /** Paths that are polled, not used: kept out of the access log. */
-const QUIET_PATHS = new Set(['/health', '/metrics']);
+const QUIET_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 
 /**
  * Nest's own messages (bootstrap, `new Logger(ctx)` in providers, unhandled errors) as JSON lines

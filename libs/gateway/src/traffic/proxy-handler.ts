@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { LeaseHandle, type Lease, type LoadStore } from '@lb/balancing';
+import type { Lease } from '@lb/balancing';
 import { signToken, splitToken, withToken } from '@lb/balancing/token';
 import {
   BodyLimit,
@@ -18,8 +18,9 @@ import { problem, requestIdFrom, writeProblem, type Logger, type Problem } from 
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { matchRoute, type Route } from '../routing/route-table';
+import type { HeldLease } from '../leases/lease-book';
 import type { ExchangeTracker } from './exchange-tracker';
-import type { Picker } from './picker';
+import type { Picker, RedirectPick } from './picker';
 import { gatewayProblems } from './gateway-problems';
 
 /** Methods that may be replayed on another backend when the first one could not be reached. */
@@ -35,7 +36,7 @@ interface Exchange {
   readonly knownLength: boolean;
   /** Backends this request already failed on. */
   readonly tried: string[];
-  lease?: LeaseHandle;
+  lease?: HeldLease;
   backend?: string;
   abortUpstream?: (reason: Error) => void;
   upstreamError?: string;
@@ -52,7 +53,6 @@ export class ProxyHandler {
 
   constructor(
     private readonly config: GatewayConfig,
-    private readonly store: LoadStore,
     private readonly picker: Picker,
     private readonly pools: UpstreamPools,
     private readonly tracker: ExchangeTracker,
@@ -100,9 +100,10 @@ export class ProxyHandler {
   };
 
   private async forward(x: Exchange): Promise<void> {
-    const lease = await this.pick(x);
-    if (!lease) return;
-    x.lease = new LeaseHandle(lease, this.store, this.onReleaseError);
+    const held = await this.pick(x, () => this.picker.pick(x.route.pool, x.tried), (h) => h.release());
+    if (!held) return;
+    const lease = held.lease;
+    x.lease = held;
     x.backend = lease.backendId;
     const body = !x.hasBody ? null : x.knownLength ? x.req : x.req.pipe(new BodyLimit(this.config.GATEWAY_MAX_BODY_BYTES));
     const upstream = forwardRequest(
@@ -135,8 +136,9 @@ export class ProxyHandler {
     if (!keyRing) throw new Error('redirect route without REDIRECT_KEYS'); // refused at start
     const tokenId = randomBytes(12).toString('base64url');
     const ttlMs = this.config.REDIRECT_TOKEN_TTL_MS;
-    const lease = await this.pick(x, { tokenId, ttlMs });
-    if (!lease) return;
+    const decision = await this.pick(x, () => this.picker.pickForRedirect(x.route.pool, x.tried, { tokenId, ttlMs }), (p: RedirectPick) => this.picker.cancel(p));
+    if (!decision) return;
+    const { lease } = decision;
     x.backend = lease.backendId;
     const { pathAndQuery } = splitToken(x.req.url as string); // a token the client brought is not ours to pass on
     const token = signToken(keyRing, {
@@ -156,27 +158,28 @@ export class ProxyHandler {
     x.res.end();
   }
 
-  /** Reserves a slot; on failure answers the client and returns undefined. */
-  private async pick(x: Exchange, pending?: { tokenId: string; ttlMs: number }): Promise<Lease | undefined> {
-    let lease: Lease | undefined;
+  /**
+   * Picks (the store, or the local view while the store is away); answers the client and returns
+   * undefined when nothing is eligible. A pick made for a client that left meanwhile is undone.
+   */
+  private async pick<P>(x: Exchange, pick: () => Promise<P | undefined>, undo: (p: P) => void): Promise<P | undefined> {
+    let picked: P | undefined;
     try {
-      lease = await this.picker.pick(x.route.pool, x.tried, pending);
+      picked = await pick();
     } catch (err) {
-      this.metrics.storeErrors.inc({ operation: 'reserve' });
-      this.log.error({ err, reqId: x.requestId, pool: x.route.pool }, 'load store unavailable');
+      this.log.error({ err, reqId: x.requestId, pool: x.route.pool }, 'pick failed');
       this.reject(x, this.problems.storeUnavailable(), { 'retry-after': '1' });
       return undefined;
     }
     if (x.res.destroyed) {
-      // The client left while we were picking: give the slot back at once.
-      if (lease) new LeaseHandle(lease, this.store, this.onReleaseError).release();
+      if (picked) undo(picked);
       return undefined;
     }
-    if (!lease) {
+    if (!picked) {
       this.reject(x, this.problems.noBackend(x.route.pool, x.tried), x.tried.length > 0 ? {} : { 'retry-after': '1' });
       return undefined;
     }
-    return lease;
+    return picked;
   }
 
   private onUpstreamDone(x: Exchange, lease: Lease, outcome: ForwardOutcome): void {
@@ -233,10 +236,4 @@ export class ProxyHandler {
   private reject(x: Exchange, body: Problem, headers: Record<string, string> = {}): void {
     writeProblem(x.res, body, headers);
   }
-
-  private readonly onReleaseError = (err: unknown, lease: Lease): void => {
-    // The slot stays in this gateway's lease table; it is reaped if this gateway stops beating.
-    this.metrics.storeErrors.inc({ operation: 'release' });
-    this.log.error({ err, backend: lease.backendId, pool: lease.pool }, 'release failed');
-  };
 }

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
-import { LeaseHandle, type Lease, type LoadStore } from '@lb/balancing';
 import { failedBeforeSending, forwardUpgrade, statusForUpstreamFailure, upstreamFailureCode, upstreamRequestHeaders } from '@lb/proxy';
 import { problem, requestIdFrom, writeRawProblem, type Logger } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { matchRoute } from '../routing/route-table';
+import type { HeldLease } from '../leases/lease-book';
 import type { ExchangeTracker } from './exchange-tracker';
 import { gatewayProblems } from './gateway-problems';
 import type { Picker } from './picker';
@@ -21,7 +21,6 @@ export class SessionHandler {
 
   constructor(
     private readonly config: GatewayConfig,
-    private readonly store: LoadStore,
     private readonly picker: Picker,
     private readonly tracker: ExchangeTracker,
     private readonly metrics: GatewayMetrics,
@@ -49,7 +48,7 @@ export class SessionHandler {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const startedAt = performance.now();
     const tried: string[] = [];
-    let lease: LeaseHandle | undefined;
+    let lease: HeldLease | undefined;
     let status = 0;
     this.tracker.begin(pool);
     this.metrics.sessions.inc({ pool });
@@ -73,25 +72,24 @@ export class SessionHandler {
     };
 
     const attempt = async (): Promise<void> => {
-      let reserved: Lease | undefined;
+      let held: HeldLease | undefined;
       try {
-        reserved = await this.picker.pick(pool, tried);
+        held = await this.picker.pick(pool, tried);
       } catch (err) {
-        this.metrics.storeErrors.inc({ operation: 'reserve' });
-        this.log.error({ err, reqId: requestId, pool }, 'load store unavailable');
+        this.log.error({ err, reqId: requestId, pool }, 'pick failed');
         fail(this.problems.storeUnavailable(), { 'retry-after': '1' });
         return;
       }
       if (socket.destroyed) {
-        if (reserved) new LeaseHandle(reserved, this.store, this.onReleaseError).release();
+        held?.release();
         return;
       }
-      if (!reserved) {
+      if (!held) {
         fail(this.problems.noBackend(pool, tried), tried.length > 0 ? {} : { 'retry-after': '1' });
         return;
       }
-      const current = reserved;
-      lease = new LeaseHandle(current, this.store, this.onReleaseError);
+      const current = held.lease;
+      lease = held;
       forwardUpgrade(
         socket,
         head,
@@ -128,10 +126,5 @@ export class SessionHandler {
       );
     };
     void attempt();
-  };
-
-  private readonly onReleaseError = (err: unknown, lease: Lease): void => {
-    this.metrics.storeErrors.inc({ operation: 'release' });
-    this.log.error({ err, backend: lease.backendId, pool: lease.pool }, 'release failed');
   };
 }
