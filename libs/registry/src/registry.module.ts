@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { BalancerStore } from '@lb/balancing';
 import { BalancingModule } from '@lb/balancing/nest';
+import { redisConnectionFrom } from '@lb/balancing/redis';
 import { createLogger, ProblemFilter } from '@lb/runtime';
 import type { DestinationStream } from 'pino';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
@@ -14,6 +15,7 @@ import { HealthController } from './health/health.controller';
 import { BalancingErrorsInterceptor } from './http/balancing-errors.interceptor';
 import { MetricsController } from './metrics/metrics.controller';
 import { RegistryMetrics } from './metrics/registry-metrics';
+import { StoreTrouble } from './sweeper/store-trouble';
 import { Sweeper } from './sweeper/sweeper.service';
 import { REGISTRY_CONFIG, REGISTRY_LOGGER } from './tokens';
 
@@ -35,7 +37,7 @@ export class RegistryModule {
     return {
       module: RegistryModule,
       imports: [
-        BalancingModule.forRoot({ redisUrl: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
+        BalancingModule.forRoot({ redis: redisConnectionFrom(config), keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
         TerminusModule,
       ],
       controllers: [BackendsController, PoolsController, HealthController, MetricsController],
@@ -44,6 +46,7 @@ export class RegistryModule {
         { provide: REGISTRY_LOGGER, useValue: logger },
         BackendsService,
         RegistryMetrics,
+        { provide: StoreTrouble, useValue: new StoreTrouble() },
         Sweeper,
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_GUARD, useClass: BearerTokenGuard },

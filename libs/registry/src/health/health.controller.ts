@@ -4,7 +4,12 @@ import { problem, ProblemError } from '@lb/runtime';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
 
-/** GET /health: 200 while the store answers, else 503 with the checks that failed. */
+/**
+ * Liveness (`/health/live`: restart me if this fails) says only that the process answers: a
+ * Redis outage must restart nothing. Readiness (`/health/ready`, and `/health`, its summary) needs
+ * the store, which holds every record the registry serves: 200 while it answers, else 503 with
+ * the checks that failed.
+ */
 @Controller('health')
 export class HealthController {
   constructor(
@@ -13,8 +18,20 @@ export class HealthController {
   ) {}
 
   @Public()
+  @Get('live')
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Public()
   @Get()
-  async check(): Promise<HealthCheckResult> {
+  summary(): Promise<HealthCheckResult> {
+    return this.ready();
+  }
+
+  @Public()
+  @Get('ready')
+  async ready(): Promise<HealthCheckResult> {
     try {
       return await this.health.check([() => this.store.check()]);
     } catch (err) {

@@ -1,7 +1,8 @@
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, Optional } from '@nestjs/common';
 import { BalancingError, type BalancingErrorCode } from '@lb/balancing';
 import { problem, ProblemError } from '@lb/runtime';
 import { catchError, type Observable, throwError } from 'rxjs';
+import { StoreTrouble } from '../sweeper/store-trouble';
 
 const STATUS: Record<BalancingErrorCode, [number, string]> = {
   LB_NO_BACKEND: [503, 'no-backend'],
@@ -17,8 +18,16 @@ const STATUS: Record<BalancingErrorCode, [number, string]> = {
  */
 @Injectable()
 export class BalancingErrorsInterceptor implements NestInterceptor {
+  /** A heartbeat the store could not record is trouble the sweep must know of. */
+  constructor(@Optional() private readonly trouble?: StoreTrouble) {}
+
   intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return next.handle().pipe(catchError((err: unknown) => throwError(() => toProblemError(err))));
+    return next.handle().pipe(
+      catchError((err: unknown) => {
+        if (err instanceof BalancingError && err.code === 'LB_STORE_UNAVAILABLE') this.trouble?.mark();
+        return throwError(() => toProblemError(err));
+      }),
+    );
   }
 }
 
