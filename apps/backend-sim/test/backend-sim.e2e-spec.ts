@@ -187,8 +187,8 @@ describe('backend-sim reporting its load to a store', () => {
     try {
       await store.register(backend(sim.id, { pool, url: sim.url, publicUrl: sim.url }), 60_000);
       await expectReportedLoad(sim, store);
-      const health = await fetch(`${sim.url}/health`).then((r) => r.json());
-      expect(health).toMatchObject({ status: 'ok', info: { redis: { status: 'up' } } });
+      const health = await fetch(`${sim.url}/health/ready`).then((r) => r.json());
+      expect(health).toMatchObject({ status: 'ok', info: { registration: { status: 'up', mode: 'store-only' } } });
     } finally {
       await sim.close();
       await store.close();

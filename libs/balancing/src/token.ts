@@ -1,2 +1,3 @@
 export * from './token/redirect-token';
 export * from './token/token-guard';
+export * from './token/seen-tokens';

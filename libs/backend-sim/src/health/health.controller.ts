@@ -1,23 +1,46 @@
-import { Controller, Get, Optional } from '@nestjs/common';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { StoreHealthIndicator } from '@lb/balancing/nest';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { LoadReporting } from '../reporting/load-reporting.service';
 
 /**
- * /health: the process answers, and the store is reachable when this backend reports to one.
- * The registry is left out on purpose: a registry outage must not make an orchestrator restart
- * healthy backends (the agent keeps retrying on its own).
+ * Liveness (`/health/live`) says only that the process answers. Readiness (`/health/ready`, and
+ * `/health`, its summary) says the backend has joined its pool: registered with the registry when
+ * it runs the agent. Neither depends on Redis or the registry being up right now: an outage of
+ * either must not make an orchestrator restart healthy backends (the agent retries on its own),
+ * and a backend that already joined keeps serving.
  */
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    @Optional() private readonly store?: StoreHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly reporting: LoadReporting,
   ) {}
+
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([]);
+  }
 
   @Get()
   @HealthCheck()
-  check() {
-    const store = this.store;
-    return this.health.check(store ? [() => store.check()] : []);
+  summary() {
+    return this.ready();
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      () => {
+        const indicator = this.indicators.check('registration');
+        const mode = this.reporting.mode;
+        if (mode !== 'agent') return indicator.up({ mode });
+        return this.reporting.everRegistered
+          ? indicator.up({ mode, state: this.reporting.agentState })
+          : indicator.down({ mode, state: this.reporting.agentState, message: 'not registered with the registry yet' });
+      },
+    ]);
   }
 }

@@ -49,6 +49,11 @@ export class LoadReporting implements BeforeApplicationShutdown {
     return this.agent?.state;
   }
 
+  /** The agent registered this backend at least once (readiness). */
+  get everRegistered(): boolean {
+    return this.agent?.hasRegistered ?? false;
+  }
+
   /** Resolves after the first registration attempt (never waits for a registry that is down). */
   async start(): Promise<void> {
     if (this.agent || this.reporter) return;

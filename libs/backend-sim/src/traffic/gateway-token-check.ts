@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
-import { REFUSAL_DETAIL, splitToken, verifyToken, type TokenCheck, type TokenRefusal } from '@lb/balancing/token';
+import { REFUSAL_DETAIL, SeenTokens, splitToken, verifyToken, type TokenCheck, type TokenRefusal } from '@lb/balancing/token';
 import { type Logger, problem, type Problem } from '@lb/runtime';
 import { BackendIdentity } from '../backend-identity';
 import type { BackendSimConfig } from '../backend-sim.env';
@@ -10,7 +10,7 @@ import { BACKEND_SIM_CONFIG, BACKEND_SIM_LOGGER } from '../tokens';
 import { ActiveConnections, type Arrival } from './active-connections';
 
 /** Polled by orchestrators and dashboards: not traffic, so neither counted as load nor token-checked. */
-const UNCOUNTED_PATHS = new Set(['/health', '/info']);
+const UNCOUNTED_PATHS = new Set(['/health', '/health/live', '/health/ready', '/info']);
 
 export function isCounted(url: string | undefined): boolean {
   return !UNCOUNTED_PATHS.has((url ?? '/').split('?', 1)[0]);
@@ -19,6 +19,9 @@ export function isCounted(url: string | undefined): boolean {
 /** The verdict rewriteUrl stashed on the raw request, for the onRequest hook. */
 const VERDICT = Symbol('backend-sim.gateway-token');
 type CheckedRequest = IncomingMessage & { [VERDICT]?: TokenCheck };
+
+/** Tolerance of verifyToken for a gateway clock ahead of ours (its default). */
+const TOKEN_CLOCK_SKEW_MS = 1_000;
 
 /** How long a failing store keeps quiet after a warning. */
 const CLAIM_WARNING_INTERVAL_MS = 60_000;
@@ -36,17 +39,18 @@ export function refusalProblem(reason: TokenRefusal): Problem {
  *   token (signature, expiry, backend, method, path and query), stashes the verdict on the raw
  *   request, and hands the router (and the query parser, the handler, the access log) the URL
  *   without `lb_token`, refused or not.
- * - admit() runs in the onRequest hook, once the request is counted: with a store it takes over the
- *   gateway's pending slot with `claim(pool, id, tokenId, active)`, where `active` already includes
- *   this request (and every other that has arrived), and only then lets the count reach the
- *   reporter. A claim that resolves false is a replay (or a slot that lapsed): 403 already-used. A
- *   store that cannot be reached does not stop traffic: the request is served on its signature and
- *   a warning is logged at most once a minute. Without a store, tokens are checked but not single-use.
+ * - admit() runs in the onRequest hook, once the request is counted: a token id this backend
+ *   admitted before is a replay (403 already-used; see SeenTokens). With a store it then takes over
+ *   the gateway's pending slot with `claim(pool, id, tokenId, active)`, where `active` already
+ *   includes this request (and every other that has arrived), and only then lets the count reach
+ *   the reporter. A claim that finds no slot, or a store that cannot be reached, does not stop the
+ *   request: the backend's own count covers it (a failing store is logged at most once a minute).
  */
 @Injectable()
 export class GatewayTokenCheck {
   private readonly log: Logger;
   private lastWarning = -Infinity;
+  private readonly seen = new SeenTokens();
   private suppressedWarnings = 0;
 
   constructor(
@@ -96,6 +100,12 @@ export class GatewayTokenCheck {
       arrival.close(false);
       return check.reason;
     }
+    // Single use is this backend's own memory (the token names it, and no other): it holds
+    // whatever the store is doing. A clock skew's worth past expiry, verify refuses anyway.
+    if (!this.seen.remember(check.tokenId, check.expiresAt + TOKEN_CLOCK_SKEW_MS, Date.now())) {
+      arrival.close(false);
+      return 'already-used';
+    }
     const store = this.store;
     if (!store) {
       arrival.admit();
@@ -103,17 +113,12 @@ export class GatewayTokenCheck {
     }
     const me = this.identity.current;
     const active = this.connections.active; // includes this request and every other that arrived
-    let claimed: boolean;
     try {
-      claimed = await store.claim(me.pool, me.id, check.tokenId, active);
+      // False means no pending slot (the gateway decided while its store was away, or the store
+      // lost it): nothing to take over, and this backend's own count covers the client.
+      await store.claim(me.pool, me.id, check.tokenId, active);
     } catch (err) {
       this.warnClaimFailed(err);
-      arrival.admit(active);
-      return undefined;
-    }
-    if (!claimed) {
-      arrival.close(false);
-      return 'already-used';
     }
     arrival.admit(active);
     return undefined;
@@ -130,7 +135,7 @@ export class GatewayTokenCheck {
     this.suppressedWarnings = 0;
     this.log.warn(
       { err: err instanceof Error ? err.message : String(err), suppressed },
-      'cannot claim redirect tokens (store unreachable): serving on the signature alone, replays are not caught',
+      'cannot claim redirect slots (store unreachable): serving; this backend\'s count reaches the store with its next report',
     );
   }
 }

@@ -13,8 +13,8 @@ function issue(overrides: Partial<{ method: string; pathAndQuery: string; backen
 
 describe('redirect tokens', () => {
   it('accepts a token for this backend, method, path and query, and gives back the URL without it', () => {
-    expect(verifyToken(ring, 'GET', issue(), 'b1', NOW)).toEqual({ ok: true, url: '/work?ms=10&x=%20y', tokenId: 'tok1' });
-    expect(verifyToken(ring, 'GET', issue({ pathAndQuery: '/plain' }), 'b1', NOW)).toEqual({ ok: true, url: '/plain', tokenId: 'tok1' });
+    expect(verifyToken(ring, 'GET', issue(), 'b1', NOW)).toEqual({ ok: true, url: '/work?ms=10&x=%20y', tokenId: 'tok1', expiresAt: NOW + 5_000 });
+    expect(verifyToken(ring, 'GET', issue({ pathAndQuery: '/plain' }), 'b1', NOW)).toMatchObject({ ok: true, url: '/plain', tokenId: 'tok1' });
   });
 
   it.each([

@@ -47,7 +47,7 @@ export type TokenRefusal =
   | 'already-used';
 
 export type TokenCheck =
-  | { readonly ok: true; readonly url: string; readonly tokenId: string }
+  | { readonly ok: true; readonly url: string; readonly tokenId: string; readonly expiresAt: number }
   | { readonly ok: false; readonly reason: TokenRefusal };
 
 export const REFUSAL_DETAIL: Record<TokenRefusal, string> = {
@@ -59,7 +59,7 @@ export const REFUSAL_DETAIL: Record<TokenRefusal, string> = {
   'wrong-backend': 'the token was issued for another backend',
   'wrong-method': 'the token was issued for another method',
   'wrong-path': 'the token was issued for another path or query',
-  'already-used': 'the token was used before, or the slot it reserved has lapsed: each redirect is good for one request, soon after it is issued',
+  'already-used': 'the token was used before: each redirect is good for one request, soon after it is issued',
 };
 
 function pathHash(pathAndQuery: string): string {
@@ -117,7 +117,7 @@ export function verifyToken(ring: KeyRing, method: string, url: string, backendI
   const actual = Buffer.from(pathHash(pathAndQuery));
   const claimed = Buffer.from(claimedPath);
   if (actual.length !== claimed.length || !timingSafeEqual(actual, claimed)) return { ok: false, reason: 'wrong-path' };
-  return { ok: true, url: pathAndQuery, tokenId };
+  return { ok: true, url: pathAndQuery, tokenId, expiresAt: Number(expires) };
 }
 
 /**

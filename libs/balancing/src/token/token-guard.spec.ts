@@ -27,10 +27,23 @@ describe('createTokenGuard', () => {
     expect(await guard('GET', '/work?ms=5')).toMatchObject({ ok: false, reason: 'missing' });
   });
 
-  it('serves on the signature alone when the claim cannot be made', async () => {
+  it('serves when the claim cannot be made, and still refuses the replay', async () => {
     const errors: unknown[] = [];
     const guard = createTokenGuard({ ring, backendId: () => 'b1', now: () => NOW, claim: () => Promise.reject(new Error('down')), onClaimError: (e) => errors.push(e) });
     expect((await guard('GET', url())).ok).toBe(true);
     expect(errors).toHaveLength(1);
+    expect(await guard('GET', url())).toMatchObject({ ok: false, reason: 'already-used' });
+  });
+
+  it('serves a token whose slot the store does not know (decided while the gateway\u2019s store was away)', async () => {
+    const guard = createTokenGuard({ ring, backendId: () => 'b1', now: () => NOW, claim: async () => false });
+    expect(await guard('GET', url('unreserved'))).toEqual({ ok: true, url: '/work?ms=5' });
+    expect(await guard('GET', url('unreserved'))).toMatchObject({ ok: false, reason: 'already-used' });
+  });
+
+  it('refuses replays without any store', async () => {
+    const guard = createTokenGuard({ ring, backendId: () => 'b1', now: () => NOW });
+    expect((await guard('GET', url('t9'))).ok).toBe(true);
+    expect(await guard('GET', url('t9'))).toMatchObject({ ok: false, reason: 'already-used' });
   });
 });

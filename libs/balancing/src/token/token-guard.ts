@@ -1,17 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, problem, type Problem } from '@lb/runtime';
 import { REFUSAL_DETAIL, verifyToken, type KeyRing, type TokenRefusal } from './redirect-token';
+import { SeenTokens } from './seen-tokens';
 
 export interface TokenGuardOptions {
   readonly ring: KeyRing;
   /** This backend's id, as registered (tokens name the backend they were issued for). */
   readonly backendId: () => string;
   /**
-   * Takes over the gateway's pending reservation (store.claim). Resolves false when the token was
-   * used before: the request is then refused as a replay. Without it, tokens are not single-use.
+   * Takes over the gateway's pending reservation (store.claim), for load accounting only: false
+   * (no such slot: the gateway decided while its store was away, or the store lost it) still
+   * serves. Replays are refused by this guard's own memory of the token ids it admitted.
    */
   readonly claim?: (tokenId: string) => Promise<boolean>;
-  /** Called when claim() fails (store unreachable); the request is served on the signature alone. */
+  /** Called when claim() fails (store unreachable); the request is served all the same. */
   readonly onClaimError?: (err: unknown) => void;
   readonly now?: () => number;
   readonly clockSkewMs?: number;
@@ -27,12 +29,14 @@ export type GuardVerdict =
  */
 export function createTokenGuard(options: TokenGuardOptions): (method: string, url: string) => Promise<GuardVerdict> {
   const now = options.now ?? Date.now;
+  const seen = new SeenTokens();
   return async (method, url) => {
     const check = verifyToken(options.ring, method, url, options.backendId(), now(), options.clockSkewMs);
     if (!check.ok) return refuse(check.reason);
+    if (!seen.remember(check.tokenId, check.expiresAt + (options.clockSkewMs ?? 1_000), now())) return refuse('already-used');
     if (options.claim) {
       try {
-        if (!(await options.claim(check.tokenId))) return refuse('already-used');
+        await options.claim(check.tokenId);
       } catch (err) {
         options.onClaimError?.(err);
       }
