@@ -73,10 +73,12 @@ job "backend-sim" {
       port     = "http"
       tags     = ["lb", "backend", "pool:${var.pool}"]
 
+      # Liveness: the process works. The only check that restarts the task (check_restart); the app
+      # answers it without asking Redis or the registry, so an outage of either restarts nothing.
       check {
-        name     = "backend-health"
+        name     = "backend-live"
         type     = "http"
-        path     = "/health"
+        path     = "/health/live"
         interval = "10s"
         timeout  = "2s"
 
@@ -84,6 +86,18 @@ job "backend-sim" {
           limit = 3
           grace = "30s"
         }
+      }
+
+      # Readiness: it can do its job now: it is registered with the registry.
+      # No check_restart: failing it never restarts anything. It marks the allocation unhealthy
+      # (`nomad alloc checks`, deployments wait for it), but Nomad's own service catalog still lists
+      # it: nomadService returns every instance whatever its checks say (Consul's `service` would not).
+      check {
+        name     = "backend-ready"
+        type     = "http"
+        path     = "/health/ready"
+        interval = "5s"
+        timeout  = "2s"
       }
     }
 
@@ -122,9 +136,10 @@ job "backend-sim" {
         # BACKEND_ID defaults to NOMAD_ALLOC_ID; ADVERTISE_URL to NOMAD_IP_http:NOMAD_PORT_http.
       }
 
-      # Secret and discovered addresses, rendered into secrets/. A missing lb-registry or lb-redis
-      # renders an address that cannot resolve (fails the start loudly instead of running
-      # unregistered or on an in-memory store); Nomad re-renders and restarts once they exist.
+      # Secrets (registry token, Redis password) and discovered addresses, rendered into secrets/;
+      # REDIS_URL carries no credentials. A missing lb-registry or lb-redis renders an address that
+      # cannot resolve (the backend stays unready instead of running unregistered or on an in-memory
+      # store); Nomad re-renders and restarts once they exist.
       # `splay` spreads those restarts so a moved registry does not restart every backend at once.
       template {
         destination = "secrets/lb.env"
@@ -134,6 +149,7 @@ job "backend-sim" {
         data        = <<-EOT
           {{ with nomadVar "nomad/jobs/lb" -}}
           REGISTRY_TOKEN={{ .registry_token }}
+          REDIS_PASSWORD={{ .redis_password }}
           {{- end }}
           {{ range $i, $s := nomadService "lb-registry" -}}
           {{ if eq $i 0 }}REGISTRY_URL=http://{{ $s.Address }}:{{ $s.Port }}{{ end }}

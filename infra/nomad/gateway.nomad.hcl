@@ -3,7 +3,7 @@
 #   nomad job run -var image_tag=0.1.0 infra/nomad/gateway.nomad.hcl
 #
 # Traffic on a static host port (default 8080) so clients or an outer load balancer have a fixed
-# address on each node; at most one replica per node because of it. Admin (/health, /metrics) on a
+# address on each node; at most one replica per node because of it. Admin (/health/*, /metrics) on a
 # dynamic port, registered as the Nomad service "lb-gateway-admin" for Prometheus (nomad_sd_configs).
 
 variable "datacenters" {
@@ -74,11 +74,14 @@ job "gateway" {
 
       # Health lives on the admin listener, not on the traffic port (every traffic path belongs
       # to the backends).
+      #
+      # Liveness: the process works. The only check that restarts the task (check_restart); the app
+      # answers it without asking Redis or the registry, so an outage of either restarts nothing.
       check {
-        name     = "gateway-health"
+        name     = "gateway-live"
         type     = "http"
         port     = "admin"
-        path     = "/health"
+        path     = "/health/live"
         interval = "10s"
         timeout  = "2s"
 
@@ -87,8 +90,24 @@ job "gateway" {
           grace = "30s"
         }
       }
+
+      # Readiness: it can serve: it knows its backends. It stays ready while Redis is away
+      # (it picks from its local view then, degraded), so a Redis outage changes nothing here.
+      # No check_restart: failing it never restarts anything. It marks the allocation unhealthy
+      # (`nomad alloc checks`, deployments wait for it), but Nomad's own service catalog still lists
+      # it: nomadService returns every instance whatever its checks say (Consul's `service` would not).
+      check {
+        name     = "gateway-ready"
+        type     = "http"
+        port     = "admin"
+        path     = "/health/ready"
+        interval = "5s"
+        timeout  = "2s"
+      }
     }
 
+    # A scrape target for Prometheus, without checks of its own: the two above cover the task, and
+    # metrics must stay reachable exactly when the gateway is not ready.
     service {
       name     = "lb-gateway-admin"
       provider = "nomad"
@@ -129,15 +148,19 @@ job "gateway" {
         REDIS_KEY_PREFIX   = var.redis_key_prefix
       }
 
-      # Discovered addresses, rendered into secrets/ as environment. A missing lb-redis renders an
-      # address that cannot resolve, so the gateway fails its check instead of running on an
-      # in-memory store of its own; Nomad re-renders and restarts once Redis is registered.
+      # The Redis password and discovered addresses, rendered into secrets/ as environment; REDIS_URL
+      # carries no credentials. A missing lb-redis renders an address that cannot resolve, so the
+      # gateway never runs on an in-memory store of its own; Nomad re-renders and restarts once Redis
+      # is registered. It reads nomad/jobs/lb only for redis_password.
       template {
         destination = "secrets/lb.env"
         env         = true
         change_mode = "restart"
         splay       = "10s"
         data        = <<-EOT
+          {{ with nomadVar "nomad/jobs/lb" -}}
+          REDIS_PASSWORD={{ .redis_password }}
+          {{- end }}
           {{ range $i, $s := nomadService "lb-redis" -}}
           {{ if eq $i 0 }}REDIS_URL=redis://{{ $s.Address }}:{{ $s.Port }}{{ end }}
           {{- else -}}

@@ -1,13 +1,16 @@
-# ACL policy: lets a job read the shared Nomad Variable nomad/jobs/lb (key registry_token).
+# ACL policy: lets a job read the shared Nomad Variable nomad/jobs/lb (keys registry_token and
+# redis_password).
 #
-# A task may read nomad/jobs/<its own job> without a policy; the registry token is shared by two
-# jobs (registry and backend-sim), so it lives at nomad/jobs/lb and each of those jobs gets this
-# policy through its workload identity. Only needed on clusters with ACLs enabled:
+# A task may read nomad/jobs/<its own job> without a policy; nomad/jobs/lb is shared by the four jobs
+# (redis and the gateway read redis_password; registry and backend-sim read both keys), so each of
+# them gets this policy through its workload identity. Only needed on clusters with ACLs enabled:
 #
-#   nomad acl policy apply -namespace default -job registry    lb-vars-registry    infra/nomad/lb-vars.policy.hcl
-#   nomad acl policy apply -namespace default -job backend-sim lb-vars-backend-sim infra/nomad/lb-vars.policy.hcl
+#   for job in redis registry backend-sim gateway; do
+#     nomad acl policy apply -namespace default -job $job lb-vars-$job infra/nomad/lb-vars.policy.hcl
+#   done
 #
-# The gateway does not get it: it needs no registry token.
+# The gateway can read registry_token too (a variable is read whole). Splitting it off would not
+# narrow much: whoever holds the Redis password can already rewrite the membership the token guards.
 namespace "default" {
   variables {
     path "nomad/jobs/lb" {

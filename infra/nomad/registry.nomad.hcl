@@ -1,11 +1,11 @@
 # Registry: the control plane (register, list, drain, evict backends; dashboard).
 #
-#   nomad var put nomad/jobs/lb registry_token="$(openssl rand -hex 24)"   # once, see infra/README.md
+#   nomad var put nomad/jobs/lb registry_token=... redis_password=...   # once, see infra/README.md
 #   nomad job run -var image_tag=0.1.0 infra/nomad/registry.nomad.hcl
 #
 # Registered as the Nomad service "lb-registry"; backends find it with a nomadService template.
-# REGISTRY_TOKEN comes from the Nomad Variable nomad/jobs/lb (key registry_token) through a
-# template into secrets/, never from this file.
+# REGISTRY_TOKEN and REDIS_PASSWORD come from the Nomad Variable nomad/jobs/lb (keys registry_token,
+# redis_password) through a template into secrets/, never from this file.
 
 variable "datacenters" {
   description = "Datacenters to run in."
@@ -59,10 +59,12 @@ job "registry" {
       port     = "http"
       tags     = ["lb", "control-plane"]
 
+      # Liveness: the process works. The only check that restarts the task (check_restart); the app
+      # answers it without asking Redis or the registry, so an outage of either restarts nothing.
       check {
-        name     = "registry-health"
+        name     = "registry-live"
         type     = "http"
-        path     = "/health"
+        path     = "/health/live"
         interval = "10s"
         timeout  = "2s"
 
@@ -70,6 +72,19 @@ job "registry" {
           limit = 3
           grace = "30s"
         }
+      }
+
+      # Readiness: it can do its job now: Redis answers (the registry owns membership and
+      # cannot register, evict or list without it).
+      # No check_restart: failing it never restarts anything. It marks the allocation unhealthy
+      # (`nomad alloc checks`, deployments wait for it), but Nomad's own service catalog still lists
+      # it: nomadService returns every instance whatever its checks say (Consul's `service` would not).
+      check {
+        name     = "registry-ready"
+        type     = "http"
+        path     = "/health/ready"
+        interval = "5s"
+        timeout  = "2s"
       }
     }
 
@@ -106,9 +121,10 @@ job "registry" {
       }
 
       # Secrets and discovered addresses, rendered into secrets/ (never in the job spec, never in
-      # `nomad job inspect`). Without a registered lb-redis the URL points at a name that cannot
-      # resolve, so the registry fails its health check instead of quietly running on an
-      # in-memory store; the template re-renders and restarts the task once Redis is registered.
+      # `nomad job inspect`). REDIS_URL carries no credentials: the password is REDIS_PASSWORD.
+      # Without a registered lb-redis the URL points at a name that cannot resolve, so the registry
+      # is not ready instead of quietly running on an in-memory store; the template re-renders and
+      # restarts the task once Redis is registered.
       template {
         destination = "secrets/lb.env"
         env         = true
@@ -117,6 +133,7 @@ job "registry" {
         data        = <<-EOT
           {{ with nomadVar "nomad/jobs/lb" -}}
           REGISTRY_TOKEN={{ .registry_token }}
+          REDIS_PASSWORD={{ .redis_password }}
           {{- end }}
           {{ range $i, $s := nomadService "lb-redis" -}}
           {{ if eq $i 0 }}REDIS_URL=redis://{{ $s.Address }}:{{ $s.Port }}{{ end }}

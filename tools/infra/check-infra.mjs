@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Checks infra/ without Docker or Nomad: the Nomad jobs parse as HCL and have /health checks on the
-// right ports, backend-sim scales by count on a dynamic port, no secret is written in any file,
-// docker-compose and the observability configs parse and point at each other, the Dockerfile copies
-// paths that exist and that its .dockerignore lets through, and the Grafana dashboards parse and
-// use provisioned datasources. See tools/infra/infra-checks.cjs for the list.
+// Checks infra/ without Docker or Nomad: the Nomad jobs parse as HCL and have a liveness check (the
+// only one that restarts) and a readiness check on the right ports, Redis requires a password (on no
+// command line, never inside REDIS_URL), backend-sim scales by count on a dynamic port, no secret is
+// written in any file, docker-compose and the observability configs parse and point at each other,
+// the Dockerfile copies paths that exist and that its .dockerignore lets through, and the Grafana
+// dashboards parse and use provisioned datasources. See tools/infra/infra-checks.cjs for the list.
 //
 //   node tools/infra/check-infra.mjs            # exit 1 on any error; warnings are printed too
 //   node tools/infra/check-infra.mjs --json     # findings as JSON

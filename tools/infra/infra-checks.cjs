@@ -16,7 +16,7 @@ const { createRequire } = require('node:module');
 
 const APPS = ['gateway', 'registry', 'backend-sim'];
 
-/** Every port each app listens on: variable -> default. /health is on HEALTH_PORT_VAR's port. */
+/** Every port each app listens on: variable -> default. /health/* is on HEALTH_PORT_VAR's port. */
 const APP_PORTS = {
   gateway: { GATEWAY_PORT: 8080, GATEWAY_ADMIN_PORT: 9080 },
   registry: { REGISTRY_PORT: 8090 },
@@ -29,12 +29,18 @@ const NOMAD_JOBS = { redis: null, registry: 'registry', gateway: 'gateway', 'bac
 const OBSERVABILITY_SERVICES = ['loki', 'promtail', 'prometheus', 'grafana'];
 /** Nomad's default client max_kill_timeout: a longer kill_timeout is silently cut to it. */
 const MAX_KILL_TIMEOUT_S = 30;
+/** Liveness (the process works; the only check that may restart it) and readiness (can do its job). */
+const LIVE_PATH = '/health/live';
+const READY_PATH = '/health/ready';
+/** Secrets each app job gets from a Nomad Variable, rendered as environment by a template. */
+const NOMAD_SECRET_ENV = { registry: ['REGISTRY_TOKEN', 'REDIS_PASSWORD'], 'backend-sim': ['REGISTRY_TOKEN', 'REDIS_PASSWORD'], gateway: ['REDIS_PASSWORD'] };
 
 const P = {
   dockerfile: 'infra/docker/Dockerfile',
   dockerignore: 'infra/docker/Dockerfile.dockerignore',
   healthcheck: 'infra/docker/healthcheck.cjs',
   compose: 'infra/docker/docker-compose.yml',
+  composeEnvExample: 'infra/docker/redis.env.example',
   nomadDir: 'infra/nomad',
   loki: 'infra/observability/loki/loki.yml',
   promtail: 'infra/observability/promtail/promtail.yml',
@@ -322,7 +328,8 @@ const SECRET_KEY = /([A-Za-z0-9_.-]*(?:token|secret|password|passwd|private[_-]?
 const REFERENCE_VALUE = /^(?:\$\{|\$\(|\$[A-Za-z_]|\{\{|var\.|<[^>]*>$|\.\.\.|\(hidden\)|\[redacted\]|$)/;
 
 function checkSecrets(ctx) {
-  const files = walk(ctx.abs('infra')).filter((f) => !/\.(png|jpe?g|gz|ico)$/.test(f));
+  // .env is the git-ignored file that holds the real values (infra/docker/.env for compose).
+  const files = walk(ctx.abs('infra')).filter((f) => !/\.(png|jpe?g|gz|ico)$/.test(f) && path.basename(f) !== '.env');
   for (const file of files) {
     const rel = path.relative(ctx.root, file);
     const text = ctx.read(rel);
@@ -330,8 +337,14 @@ function checkSecrets(ctx) {
     text.split(/\r?\n/).forEach((line, i) => {
       if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(line)) ctx.error(rel, `line ${i + 1}: a private key`);
       if (/\bAKIA[0-9A-Z]{16}\b/.test(line)) ctx.error(rel, `line ${i + 1}: an AWS access key id`);
+      // Redis configuration: `requirepass <value>` (no `=`), in code and config only, not in comments or prose.
+      for (const m of /^\s*#/.test(line) || rel.endsWith('.md') ? [] : line.matchAll(/\brequirepass\s+("[^"]*"|'[^']*'|[^\s"']+)/g)) {
+        if (!/\$|\{\{/.test(m[1])) ctx.error(rel, `line ${i + 1}: requirepass has a literal value; take it from the environment or a Nomad Variable`);
+      }
       for (const m of line.matchAll(SECRET_KEY)) {
         const key = m[1];
+        // ${REDIS_PASSWORD:?message} names a variable; its own `:` is no assignment.
+        if (line.slice(0, m.index).endsWith('${')) continue;
         // In Markdown, "token: ..." is prose; only assignments (KEY=value, as in commands) count.
         if (m[2] === ':' && rel.endsWith('.md')) continue;
         const value = m[3].replace(/^["']|["']$/g, '').trim();
@@ -413,11 +426,22 @@ function checkNomadJob(ctx, stem, { rel, job, variables }, serviceNames) {
       if (service.provider !== 'nomad') ctx.error(rel, `service "${service.name}": provider should be "nomad" (Nomad native discovery, no Consul)`);
       if (service.name) serviceNames.set(service.name, rel);
       if (service.port !== undefined && !ports[service.port]) ctx.error(rel, `service "${service.name}": port "${service.port}" is not a network port of group "${groupName}"`);
-      for (const check of blocks(service.check)) {
+      const checks = blocks(service.check);
+      if (blocks(service.check_restart).length) ctx.error(rel, `service "${service.name}": check_restart on the service applies to every check, readiness too; put it inside the ${LIVE_PATH} check only`);
+      for (const check of checks) {
         const portLabel = check.port ?? service.port;
+        const restarts = blocks(check.check_restart).some((r) => Number(r.limit ?? 0) > 0);
         if (check.type === 'tcp') tcpChecks++;
-        if (check.type === 'http' && check.path === '/health') httpHealthChecks.push({ groupName, portLabel, ports, tasks, service: service.name });
+        if (check.type === 'http' && [LIVE_PATH, READY_PATH].includes(check.path)) httpHealthChecks.push({ groupName, portLabel, ports, tasks, service: service.name, path: check.path, restarts });
         if (check.type === 'http' && portLabel !== undefined && !ports[portLabel]) ctx.error(rel, `service "${service.name}": check port "${portLabel}" is not a network port of group "${groupName}"`);
+        if (app && check.type === 'http' && ![LIVE_PATH, READY_PATH].includes(check.path)) ctx.error(rel, `service "${service.name}": check on ${check.path}; an app is checked on ${LIVE_PATH} (restarts) and ${READY_PATH} (only reports)`);
+        if (restarts && check.path !== LIVE_PATH) ctx.error(rel, `service "${service.name}": check "${check.name ?? check.path}" has check_restart; only the ${LIVE_PATH} check may restart a task (a Redis outage must restart nothing)`);
+      }
+      // A service either is a bare registration (lb-gateway-admin, a scrape target) or carries both.
+      if (app && checks.length > 0) {
+        for (const [path, what] of [[LIVE_PATH, 'liveness'], [READY_PATH, 'readiness']]) {
+          if (!checks.some((c) => c.type === 'http' && c.path === path)) ctx.error(rel, `service "${service.name}": has checks but no ${what} check (http on ${path})`);
+        }
       }
     }
 
@@ -439,11 +463,16 @@ function checkNomadJob(ctx, stem, { rel, job, variables }, serviceNames) {
       for (const key of Object.keys(env)) {
         if (/TOKEN|SECRET|PASSWORD|REDIRECT_KEYS/.test(key)) ctx.error(rel, `${where}: ${key} is set in env; secrets come from a template reading a Nomad Variable`);
       }
+      // ps, docker inspect and `nomad alloc status` show a task's arguments.
+      if (/requirepass|redis_password/i.test(JSON.stringify([config.command, config.entrypoint, config.args]))) {
+        ctx.error(rel, `${where}: the Redis password is on the command line (config.args); render it into a config file or the environment under secrets/`);
+      }
       if (app) checkAppPorts(ctx, rel, app, where, env, ports);
     }
   }
 
-  if (app && httpHealthChecks.length === 0) ctx.error(rel, 'no service check of type "http" on path "/health"');
+  if (app && !httpHealthChecks.some((c) => c.path === LIVE_PATH && c.restarts)) ctx.error(rel, `no liveness check: an http check on ${LIVE_PATH} with check_restart (limit > 0), the only check that restarts the task`);
+  if (app && !httpHealthChecks.some((c) => c.path === READY_PATH)) ctx.error(rel, `no readiness check: an http check on ${READY_PATH}, without check_restart`);
   if (!app && tcpChecks + httpHealthChecks.length === 0) ctx.error(rel, 'no service check');
   for (const check of httpHealthChecks) {
     if (!app) continue;
@@ -455,7 +484,7 @@ function checkNomadJob(ctx, stem, { rel, job, variables }, serviceNames) {
       const listens = String(env[healthVar] ?? APP_PORTS[app][healthVar]);
       const target = containerPort(body, check.portLabel);
       if (listens !== target) {
-        ctx.error(rel, `service "${check.service}": its /health check uses port "${check.portLabel}" (container port ${target}) but task "${taskName}" serves /health on ${healthVar}=${listens}`);
+        ctx.error(rel, `service "${check.service}": its ${check.path} check uses port "${check.portLabel}" (container port ${target}) but task "${taskName}" serves /health/* on ${healthVar}=${listens}`);
       }
     }
   }
@@ -488,16 +517,23 @@ async function checkNomad(ctx) {
         if (!serviceNames.has(m[1])) ctx.error(rel, `task "${taskName}": template looks up service "${m[1]}", which no job in ${P.nomadDir} registers`);
       }
       for (const m of data.matchAll(/nomadVar\s+"([^"]+)"/g)) varPathsUsed.push({ stem, rel, path: m[1] });
-      if (/nomadVar|TOKEN|SECRET|PASSWORD/.test(data) && !/^secrets\//.test(String(tpl.destination ?? ''))) {
+      if (/nomadVar|TOKEN|SECRET|PASSWORD|requirepass/.test(data) && !/^secrets\//.test(String(tpl.destination ?? ''))) {
         ctx.error(rel, `task "${taskName}": a template with secrets should render under secrets/ (got ${JSON.stringify(tpl.destination)})`);
       }
     }
-    // Apps that need the registry token get it from a Nomad Variable, rendered as environment.
-    if (stem === 'registry' || stem === 'backend-sim') {
-      const ok = templates.some(({ tpl }) => tpl.env === true && /nomadVar\s+"[^"]+"/.test(String(tpl.data)) && /REGISTRY_TOKEN=\{\{/.test(String(tpl.data)));
-      if (!ok) ctx.error(rel, 'REGISTRY_TOKEN should come from a template block (env = true) reading a Nomad Variable with nomadVar');
+    // Apps get their secrets (registry token, Redis password) from a Nomad Variable, rendered as environment.
+    for (const name of NOMAD_SECRET_ENV[stem] ?? []) {
+      const ok = templates.some(({ tpl }) => tpl.env === true && /nomadVar\s+"[^"]+"/.test(String(tpl.data)) && new RegExp(`\\b${name}=\\{\\{`).test(String(tpl.data)));
+      if (!ok) ctx.error(rel, `${name} should come from a template block (env = true) reading a Nomad Variable with nomadVar`);
+    }
+    // The password travels as REDIS_PASSWORD, never inside REDIS_URL (which ends up in logs and `nomad alloc status`).
+    for (const { taskName, tpl, env } of templates) {
+      for (const m of `${tpl.data ?? ''}\nREDIS_URL=${env.REDIS_URL ?? ''}`.matchAll(/\bREDIS_URL=(.*)$/gm)) {
+        if (m[1].includes('@')) ctx.error(rel, `task "${taskName}": REDIS_URL carries credentials (user:password@); give the apps REDIS_PASSWORD instead`);
+      }
     }
   }
+  checkNomadRedisPassword(ctx, jobs);
 
   // A job reads nomad/jobs/<its own id> by default; any other path needs an ACL policy.
   for (const used of varPathsUsed) {
@@ -513,6 +549,42 @@ async function checkNomad(ctx) {
   const backend = jobs['backend-sim'];
   if (backend) checkBackendSimJob(ctx, backend);
   return { jobs, serviceNames };
+}
+
+/**
+ * Redis requires a password: its job renders `requirepass` from a Nomad Variable into a config file
+ * under secrets/ and starts redis-server with that file, and every app reads the same variable and key.
+ */
+function checkNomadRedisPassword(ctx, jobs) {
+  const redis = jobs.redis;
+  if (!redis) return;
+  const tasks = labeled(redis.job.group).flatMap(([, g]) => labeled(g.task));
+  const conf = templatesOf(redis.job).find(({ tpl }) => /^\s*requirepass\s/m.test(String(tpl.data)) && /nomadVar\s+"[^"]+"/.test(String(tpl.data)));
+  if (!conf) {
+    ctx.error(redis.rel, 'Redis should require a password: a template rendering `requirepass` from a Nomad Variable (nomadVar) into a config file under secrets/');
+    return;
+  }
+  const destination = String(conf.tpl.destination);
+  for (const [taskName, task] of tasks) {
+    const args = blocks(Object.assign({}, ...blocks(task.config)).args).map(String);
+    const first = String(args[0] === 'redis-server' ? args[1] : args[0]);
+    // In a docker task the secrets dir is /secrets, which is also what NOMAD_SECRETS_DIR says.
+    if (first.replace('${NOMAD_SECRETS_DIR}', 'secrets').replace(/^\//, '') !== destination) {
+      ctx.error(redis.rel, `task "${taskName}": redis-server should take ${destination} (the config with requirepass) as its first argument, e.g. "\${NOMAD_SECRETS_DIR}/${destination.replace(/^secrets\//, '')}"`);
+    }
+  }
+  const confData = String(conf.tpl.data);
+  for (const stem of Object.keys(NOMAD_SECRET_ENV)) {
+    for (const { tpl } of jobs[stem] ? templatesOf(jobs[stem].job) : []) {
+      const data = String(tpl.data ?? '');
+      const key = /\bREDIS_PASSWORD=\{\{\s*\.([A-Za-z0-9_]+)\s*\}\}/.exec(data);
+      const varPath = /nomadVar\s+"([^"]+)"/.exec(data);
+      if (!key || !varPath) continue;
+      if (!confData.includes(`nomadVar "${varPath[1]}"`) || !new RegExp(`\\.${key[1]}\\b`).test(confData)) {
+        ctx.error(jobs[stem].rel, `REDIS_PASSWORD comes from ${varPath[1]} key ${key[1]}, which Redis's requirepass template in ${redis.rel} does not read: the app would authenticate with another password`);
+      }
+    }
+  }
 }
 
 function checkBackendSimJob(ctx, { rel, job }) {
@@ -662,11 +734,14 @@ function checkDockerfile(ctx) {
     const health = last('HEALTHCHECK');
     const healthCmd = health && execForm(health.args.replace(/^(--\S+\s+)*CMD\s+/, ''));
     if (!healthCmd || healthCmd[0] !== 'node') ctx.error(rel, `stage app-${app}: HEALTHCHECK should run node (slim images have no curl)`);
+    else if (healthCmd.includes('ready')) ctx.error(rel, `stage app-${app}: HEALTHCHECK should probe liveness, not readiness: whatever acts on an image's health restarts it, and a Redis outage must restart nothing`);
     const exposed = new Set(ins('EXPOSE').flatMap((i) => i.args.split(/\s+/).map((p) => Number(p.replace(/\/tcp$/, '')))));
     for (const [name, port] of Object.entries(APP_PORTS[app])) if (!exposed.has(port)) ctx.error(rel, `stage app-${app}: EXPOSE misses ${port} (${name})`);
     if (healthTargets) {
       const t = healthTargets.healthTarget(app, {});
-      if (t.port !== APP_PORTS[app][HEALTH_PORT_VAR[app]]) ctx.error(P.healthcheck, `${app}: probes port ${t.port}, but /health is on ${HEALTH_PORT_VAR[app]} (default ${APP_PORTS[app][HEALTH_PORT_VAR[app]]})`);
+      if (t.port !== APP_PORTS[app][HEALTH_PORT_VAR[app]]) ctx.error(P.healthcheck, `${app}: probes port ${t.port}, but /health/* is on ${HEALTH_PORT_VAR[app]} (default ${APP_PORTS[app][HEALTH_PORT_VAR[app]]})`);
+      if (t.path !== LIVE_PATH) ctx.error(P.healthcheck, `${app}: probes ${t.path} by default; the image HEALTHCHECK must be liveness (${LIVE_PATH})`);
+      if (healthTargets.healthTarget(app, {}, 'ready').path !== READY_PATH) ctx.error(P.healthcheck, `${app}: \`ready\` should probe ${READY_PATH}`);
       const moved = healthTargets.healthTarget(app, { [HEALTH_PORT_VAR[app]]: '12345' });
       if (moved.port !== 12345) ctx.error(P.healthcheck, `${app}: does not follow ${HEALTH_PORT_VAR[app]} when it is set`);
     }
@@ -697,7 +772,8 @@ function loadHealthTargets(ctx) {
 
 // ------------------------------------------------------------------------------------------ compose
 
-const COMPOSE_REQUIRED_SECRET = /^\$\{REGISTRY_TOKEN:\?[^}]+\}$/;
+/** `${NAME:?message}`: compose refuses to start while NAME is unset or empty. */
+const requiredFromEnv = (name) => new RegExp(`^\\$\\{${name}:\\?[^}]+\\}$`);
 
 function serviceApp(service) {
   const args = service.build && service.build.args;
@@ -758,6 +834,12 @@ function checkCompose(ctx) {
       const url = urlOf(env[key]);
       if (env[key] !== undefined && !url) ctx.error(rel, `service "${name}": ${key}=${env[key]} is not a URL`);
       if (url && !names.has(url.hostname)) ctx.error(rel, `service "${name}": ${key} points at "${url.hostname}", which is not a service of this file`);
+      if (url && (url.username || url.password)) ctx.error(rel, `service "${name}": ${key} carries credentials (user:password@); give the apps REDIS_PASSWORD instead`);
+    }
+    if (!requiredFromEnv('REDIS_PASSWORD').test(String(env.REDIS_PASSWORD ?? ''))) ctx.error(rel, `service "${name}": REDIS_PASSWORD should be \${REDIS_PASSWORD:?...} (required, from the environment or infra/docker/.env): Redis requires it`);
+    const probe = [].concat(service.healthcheck ? service.healthcheck.test : []).map(String);
+    if (!(probe[1] === 'node' && probe.some((a) => a.endsWith('/healthcheck.cjs')) && probe.includes('ready'))) {
+      ctx.error(rel, `service "${name}": healthcheck should be readiness (["CMD", "node", "/app/healthcheck.cjs", "ready"]): compose only waits on health and shows it, it never restarts on it`);
     }
     const registryUrl = urlOf(env.REGISTRY_URL);
     if (registryUrl && names.has(registryUrl.hostname)) {
@@ -766,7 +848,7 @@ function checkCompose(ctx) {
       else if (Number(registryUrl.port || 80) !== Number(envOf(target).REGISTRY_PORT ?? APP_PORTS.registry.REGISTRY_PORT)) ctx.error(rel, `service "${name}": REGISTRY_URL port ${registryUrl.port} is not the registry's REGISTRY_PORT`);
     }
     if (app === 'registry' || app === 'backend-sim') {
-      if (!COMPOSE_REQUIRED_SECRET.test(String(env.REGISTRY_TOKEN ?? ''))) ctx.error(rel, `service "${name}": REGISTRY_TOKEN should be \${REGISTRY_TOKEN:?set REGISTRY_TOKEN} (required, from the environment)`);
+      if (!requiredFromEnv('REGISTRY_TOKEN').test(String(env.REGISTRY_TOKEN ?? ''))) ctx.error(rel, `service "${name}": REGISTRY_TOKEN should be \${REGISTRY_TOKEN:?set REGISTRY_TOKEN} (required, from the environment)`);
     }
     const listening = new Set(Object.entries(APP_PORTS[app] ?? {}).map(([k, def]) => Number(env[k] ?? def)));
     for (const mapping of service.ports ?? []) {
@@ -783,9 +865,24 @@ function checkCompose(ctx) {
       }
     }
   }
+  if (services.redis) checkComposeRedis(ctx, rel, compose, services.redis);
+  const example = ctx.read(P.composeEnvExample);
+  if (example !== undefined && !/^REDIS_PASSWORD=$/m.test(example)) ctx.error(P.composeEnvExample, 'should list REDIS_PASSWORD= with no value: the real one goes in the git-ignored infra/docker/.env');
   const backendIds = backends.map(([, s]) => envOf(s).BACKEND_ID).filter(Boolean);
   if (new Set(backendIds).size !== backendIds.length) ctx.error(rel, 'two backend services share a BACKEND_ID');
   return { compose, services, composeDir };
+}
+
+/** Redis requires a password that is on no command line; its healthcheck authenticates and wants PONG. */
+function checkComposeRedis(ctx, rel, compose, redis) {
+  const env = envOf(redis);
+  const command = [].concat(redis.entrypoint ?? [], redis.command ?? []).join(' ');
+  if (!/requirepass/.test(command + JSON.stringify(compose.configs ?? {}))) ctx.error(rel, 'service "redis": Redis runs without a password: give redis-server `requirepass` in its configuration');
+  if (/--requirepass/.test(command)) ctx.error(rel, 'service "redis": --requirepass puts the password on the command line, which ps shows; pass it as configuration (a config file, or `-` and the config on stdin)');
+  if (!requiredFromEnv('REDIS_PASSWORD').test(String(env.REDISCLI_AUTH ?? ''))) ctx.error(rel, 'service "redis": REDISCLI_AUTH should be ${REDIS_PASSWORD:?...} so that redis-cli (the healthcheck) authenticates');
+  const test = [].concat(redis.healthcheck ? redis.healthcheck.test : []).join(' ');
+  if (/redis-cli.*\s(-a|--pass|--user)\s/.test(test)) ctx.error(rel, 'service "redis": the healthcheck gives redis-cli the password as an argument, which ps shows; REDISCLI_AUTH is enough');
+  if (!/redis-cli/.test(test) || !/PONG/.test(test)) ctx.error(rel, 'service "redis": the healthcheck should be `redis-cli ping | grep -q PONG`: redis-cli exits 0 even when Redis answers NOAUTH or WRONGPASS');
 }
 
 // ------------------------------------------------------------------------------------------ observability

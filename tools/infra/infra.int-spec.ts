@@ -1,6 +1,7 @@
 // infra/ checked without Docker or Nomad: the committed files pass every static check, each check
 // catches the mistake it exists for (run against a copy of infra/ with one deliberate error), and
-// the image's HEALTHCHECK script answers like Docker expects against a real HTTP server.
+// the image's HEALTHCHECK script answers like Docker expects against a real HTTP server (liveness by
+// default, readiness on request).
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -59,8 +60,33 @@ describe('infra/ static checks', () => {
     ['a Nomad file that is not valid HCL', 'infra/nomad/redis.nomad.hcl', /\}\s*$/, '', 'infra/nomad/redis.nomad.hcl', /invalid HCL: .*(brace|Unclosed)/i],
     ['backend-sim port mapped with `to` (advertised address unreachable)', 'infra/nomad/backend-sim.nomad.hcl', 'port "http" {}', 'port "http" {\n        to = 8101\n      }', 'infra/nomad/backend-sim.nomad.hcl', /must not set `to`/],
     ['backend-sim with a fixed count', 'infra/nomad/backend-sim.nomad.hcl', 'count = var.backend_count', 'count = 3', 'infra/nomad/backend-sim.nomad.hcl', /count should be a variable/],
-    ['gateway health checked on the traffic port', 'infra/nomad/gateway.nomad.hcl', 'port     = "admin"\n        path', 'port     = "http"\n        path', 'infra/nomad/gateway.nomad.hcl', /serves \/health on GATEWAY_ADMIN_PORT=9080/],
-    ['a job without its /health check', 'infra/nomad/registry.nomad.hcl', 'path     = "/health"', 'path     = "/"', 'infra/nomad/registry.nomad.hcl', /no service check of type "http" on path "\/health"/],
+    ['gateway health checked on the traffic port', 'infra/nomad/gateway.nomad.hcl', 'port     = "admin"\n        path', 'port     = "http"\n        path', 'infra/nomad/gateway.nomad.hcl', /\/health\/live check uses port "http".*serves \/health\/\* on GATEWAY_ADMIN_PORT=9080/],
+    // Liveness restarts, readiness only reports: a Redis outage must restart nothing.
+    ['a job without its liveness check', 'infra/nomad/registry.nomad.hcl', 'path     = "/health/live"', 'path     = "/health"', 'infra/nomad/registry.nomad.hcl', /no liveness check/],
+    ['a liveness check that restarts nothing (limit 0)', 'infra/nomad/gateway.nomad.hcl', 'limit = 3', 'limit = 0', 'infra/nomad/gateway.nomad.hcl', /no liveness check: .*check_restart/],
+    ['a job without its readiness check', 'infra/nomad/backend-sim.nomad.hcl', 'path     = "/health/ready"', 'path     = "/health/live"', 'infra/nomad/backend-sim.nomad.hcl', /no readiness check/],
+    ['a readiness check that restarts the task', 'infra/nomad/registry.nomad.hcl', 'path     = "/health/ready"\n        interval = "5s"\n        timeout  = "2s"', 'path     = "/health/ready"\n        interval = "5s"\n        timeout  = "2s"\n        check_restart {\n          limit = 3\n        }', 'infra/nomad/registry.nomad.hcl', /"registry-ready" has check_restart; only the \/health\/live check may restart/],
+    ['check_restart on the service (applies to readiness too)', 'infra/nomad/gateway.nomad.hcl', 'tags     = ["lb", "traffic"]', 'tags     = ["lb", "traffic"]\n      check_restart {\n        limit = 3\n      }', 'infra/nomad/gateway.nomad.hcl', /check_restart on the service applies to every check/],
+    ['an app checked on the old /health (readiness) path', 'infra/nomad/backend-sim.nomad.hcl', 'path     = "/health/live"', 'path     = "/health"', 'infra/nomad/backend-sim.nomad.hcl', /check on \/health; an app is checked on/],
+    // Redis requires a password, from a Nomad Variable, on no command line.
+    ['Nomad Redis without requirepass', 'infra/nomad/redis.nomad.hcl', 'requirepass "{{ $pw }}"', 'appendfsync "everysec"', 'infra/nomad/redis.nomad.hcl', /Redis should require a password/],
+    ['Nomad Redis given the password on its command line', 'infra/nomad/redis.nomad.hcl', '"${NOMAD_SECRETS_DIR}/redis.conf",', '"--requirepass", "{{ with nomadVar \\"nomad/jobs/lb\\" }}{{ .redis_password }}{{ end }}",', 'infra/nomad/redis.nomad.hcl', /Redis password is on the command line/],
+    ['Nomad Redis not loading its rendered config', 'infra/nomad/redis.nomad.hcl', '"${NOMAD_SECRETS_DIR}/redis.conf",', '"/usr/local/etc/redis/redis.conf",', 'infra/nomad/redis.nomad.hcl', /redis-server should take secrets\/redis\.conf/],
+    ['a Redis password inside REDIS_URL (Nomad template)', 'infra/nomad/gateway.nomad.hcl', 'REDIS_URL=redis://{{ $s.Address }}', 'REDIS_URL=redis://:{{ with nomadVar "nomad/jobs/lb" }}{{ .redis_password }}{{ end }}@{{ $s.Address }}', 'infra/nomad/gateway.nomad.hcl', /REDIS_URL carries credentials/],
+    ['an app job without REDIS_PASSWORD from the Nomad Variable', 'infra/nomad/gateway.nomad.hcl', 'REDIS_PASSWORD={{ .redis_password }}', 'LB_UNUSED={{ .redis_password }}', 'infra/nomad/gateway.nomad.hcl', /REDIS_PASSWORD should come from a template block/],
+    ['an app reading another key than Redis', 'infra/nomad/backend-sim.nomad.hcl', 'REDIS_PASSWORD={{ .redis_password }}', 'REDIS_PASSWORD={{ .redis_pass }}', 'infra/nomad/backend-sim.nomad.hcl', /key redis_pass, which Redis's requirepass template/],
+    ['a literal requirepass in a Nomad template', 'infra/nomad/redis.nomad.hcl', 'requirepass "{{ $pw }}"', 'requirepass "9f8e7d6c5b4a3928"', 'infra/nomad/redis.nomad.hcl', /requirepass has a literal value/],
+    ['compose Redis without requirepass', 'infra/docker/docker-compose.yml', 'requirepass "$$REDIS_PASSWORD"', 'appendfsync everysec', 'infra/docker/docker-compose.yml', /"redis": Redis runs without a password/],
+    ['compose Redis given --requirepass on its command line', 'infra/docker/docker-compose.yml', 'redis-server --appendonly yes', 'redis-server --requirepass "$$REDIS_PASSWORD" --appendonly yes', 'infra/docker/docker-compose.yml', /--requirepass puts the password on the command line/],
+    ['a compose Redis healthcheck that passes on NOAUTH', 'infra/docker/docker-compose.yml', '"redis-cli ping | grep -q PONG"', '"redis-cli ping"', 'infra/docker/docker-compose.yml', /redis-cli exits 0 even when Redis answers NOAUTH/],
+    ['redis-cli -a in the compose healthcheck', 'infra/docker/docker-compose.yml', '"redis-cli ping | grep -q PONG"', '"redis-cli -a $$REDIS_PASSWORD ping | grep -q PONG"', 'infra/docker/docker-compose.yml', /gives redis-cli the password as an argument/],
+    ['compose redis-cli without REDISCLI_AUTH', 'infra/docker/docker-compose.yml', /\n {6}REDISCLI_AUTH: [^\n]*/, '', 'infra/docker/docker-compose.yml', /REDISCLI_AUTH should be/],
+    ['a compose Redis password with a default', 'infra/docker/docker-compose.yml', /(\n {2}REDIS_PASSWORD: )[^\n]*/, '$1${REDIS_PASSWORD:-changeme}', 'infra/docker/docker-compose.yml', /"registry": REDIS_PASSWORD should be \$\{REDIS_PASSWORD:\?/],
+    ['a Redis password inside REDIS_URL (compose)', 'infra/docker/docker-compose.yml', 'REDIS_URL: redis://redis:6379', 'REDIS_URL: redis://:${REDIS_PASSWORD}@redis:6379', 'infra/docker/docker-compose.yml', /"gateway": REDIS_URL carries credentials/],
+    ['a real password in the example env file', 'infra/docker/redis.env.example', /^REDIS_PASSWORD=$/m, 'REDIS_PASSWORD=3f9a0c1b2d4e5f60718293a4b5c6d7e8', 'infra/docker/redis.env.example', /REDIS_PASSWORD has a literal value/],
+    ['compose apps healthy on liveness (would start dependents before they can serve)', 'infra/docker/docker-compose.yml', '"/app/healthcheck.cjs", "ready"]', '"/app/healthcheck.cjs", "live"]', 'infra/docker/docker-compose.yml', /"registry": healthcheck should be readiness/],
+    ['an image HEALTHCHECK on readiness', 'infra/docker/Dockerfile', '"/app/healthcheck.cjs", "live"]', '"/app/healthcheck.cjs", "ready"]', 'infra/docker/Dockerfile', /HEALTHCHECK should probe liveness/],
+    ['the healthcheck script probing readiness by default', 'infra/docker/healthcheck.cjs', "probe = 'live'", "probe = 'ready'", 'infra/docker/healthcheck.cjs', /probes \/health\/ready by default/],
     ['a template looking up a service nobody registers', 'infra/nomad/redis.nomad.hcl', 'name     = "lb-redis"', 'name     = "redis-cache"', 'infra/nomad/gateway.nomad.hcl', /service "lb-redis", which no job/],
     ['a kill_timeout Nomad would cut short', 'infra/nomad/backend-sim.nomad.hcl', 'kill_timeout = "30s"', 'kill_timeout = "2m"', 'infra/nomad/backend-sim.nomad.hcl', /kill_timeout 2m/],
     ['a backend advertising another backend', 'infra/docker/docker-compose.yml', 'ADVERTISE_URL: http://backend-2:8101', 'ADVERTISE_URL: http://backend-1:8101', 'infra/docker/docker-compose.yml', /"backend-2": ADVERTISE_URL names "backend-1"/],
@@ -112,11 +138,12 @@ describe('Dockerfile.dockerignore as BuildKit applies it', () => {
 describe('the image HEALTHCHECK script (infra/docker/healthcheck.cjs)', () => {
   let server: Server;
   let port = 0;
-  let status = 200;
+  // What the app answers on each path; anything else is 404.
+  let statuses: Record<string, number> = {};
 
   beforeAll(async () => {
     server = createServer((req, res) => {
-      res.statusCode = req.url === '/health' ? status : 404;
+      res.statusCode = statuses[req.url ?? ''] ?? 404;
       res.end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -124,28 +151,34 @@ describe('the image HEALTHCHECK script (infra/docker/healthcheck.cjs)', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  function runHealthcheck(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  function runHealthcheck(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [join(root, 'infra/docker/healthcheck.cjs')], { env: { PATH: process.env.PATH ?? '', ...env } });
+      const child = spawn(process.execPath, [join(root, 'infra/docker/healthcheck.cjs'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.on('close', (code) => resolve({ code, out }));
     });
   }
 
-  it('exits 0 when the app answers 2xx on the port its variable names', async () => {
-    status = 200;
+  it('probes liveness by default and exits 0 when the app answers 2xx on the port its variable names', async () => {
+    statuses = { '/health/live': 200, '/health/ready': 200 };
     const r = await runHealthcheck({ LB_APP: 'gateway', GATEWAY_ADMIN_PORT: String(port), GATEWAY_PORT: '1' });
-    expect(r).toEqual({ code: 0, out: 'healthy: /health answered 200\n' });
+    expect(r).toEqual({ code: 0, out: 'healthy: /health/live answered 200\n' });
   });
 
-  it('exits 1 when /health answers 503', async () => {
-    status = 503;
-    const r = await runHealthcheck({ LB_APP: 'registry', REGISTRY_PORT: String(port) });
-    expect(r).toEqual({ code: 1, out: 'unhealthy: /health answered 503\n' });
+  it('stays healthy while the app is live but not ready (Redis away); `ready` reports the 503', async () => {
+    statuses = { '/health/live': 200, '/health/ready': 503 };
+    expect(await runHealthcheck({ LB_APP: 'registry', REGISTRY_PORT: String(port) })).toEqual({ code: 0, out: 'healthy: /health/live answered 200\n' });
+    expect(await runHealthcheck({ LB_APP: 'registry', REGISTRY_PORT: String(port) }, ['ready'])).toEqual({ code: 1, out: 'unhealthy: /health/ready answered 503\n' });
   });
 
-  it('exits 1 when nothing listens, and for an unknown app', async () => {
+  it('exits 1 when liveness answers 503', async () => {
+    statuses = { '/health/live': 503 };
+    const r = await runHealthcheck({ LB_APP: 'backend-sim', BACKEND_PORT: String(port) });
+    expect(r).toEqual({ code: 1, out: 'unhealthy: /health/live answered 503\n' });
+  });
+
+  it('exits 1 when nothing listens, for an unknown app and for an unknown probe', async () => {
     const closed = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as AddressInfo).port;
@@ -154,8 +187,10 @@ describe('the image HEALTHCHECK script (infra/docker/healthcheck.cjs)', () => {
     });
     const down = await runHealthcheck({ LB_APP: 'backend-sim', BACKEND_PORT: String(closed) });
     expect(down.code).toBe(1);
-    expect(down.out).toMatch(/^unhealthy: 127\.0\.0\.1:\d+\/health: .*ECONNREFUSED/);
+    expect(down.out).toMatch(/^unhealthy: 127\.0\.0\.1:\d+\/health\/live: .*ECONNREFUSED/);
     const unknown = await runHealthcheck({ LB_APP: 'web' });
     expect(unknown).toEqual({ code: 1, out: 'unhealthy: LB_APP="web": expected one of gateway, registry, backend-sim\n' });
+    const badProbe = await runHealthcheck({ LB_APP: 'gateway' }, ['health']);
+    expect(badProbe).toEqual({ code: 1, out: 'unhealthy: probe "health": expected one of live, ready\n' });
   });
 });
