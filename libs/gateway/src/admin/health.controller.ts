@@ -1,6 +1,7 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { StoreGuard } from '@lb/balancing';
+import { BALANCER_STORE } from '@lb/balancing/nest';
+import { StoreGuard, type BalancerStore } from '@lb/balancing';
 import { TrafficServer } from '../traffic/traffic-server';
 import { MembershipView } from '../view/membership-view.service';
 
@@ -18,6 +19,7 @@ export class HealthController {
     private readonly traffic: TrafficServer,
     private readonly guard: StoreGuard,
     private readonly membership: MembershipView,
+    @Inject(BALANCER_STORE) private readonly store: BalancerStore,
   ) {}
 
   @Get('live')
@@ -34,7 +36,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  ready() {
+  async ready() {
+    // A ping through the guard, so an idle gateway notices a store that went away (and shows it).
+    if (this.guard.isUp) await this.guard.call(() => this.store.ping()).catch(() => undefined);
     return this.health.check([
       () => {
         const indicator = this.indicators.check('traffic');
