@@ -5,3 +5,4 @@ export * from './store/load-store.contract';
 export * from './testing/plain-backend';
 export * from './testing/http-client';
 export * from './testing/ws-client';
+export * from './testing/tls-certificates';

@@ -70,10 +70,15 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   const lines = result.error.issues.map((issue) => {
     const name = issue.path.join('.');
     const value = cleaned[name];
-    const shown = value === undefined ? '(unset)' : isSecretName(name) ? '(hidden)' : JSON.stringify(value);
+    const shown = value === undefined ? '(unset)' : isSecretName(name) ? '(hidden)' : JSON.stringify(withoutCredentials(value));
     return `${name}=${shown}: ${issue.message}`;
   });
   throw new ConfigError(lines.join('\n'));
+}
+
+/** A URL's user and password (`redis://user:pw@host`) replaced by "***", even in a URL that is otherwise invalid. */
+export function withoutCredentials(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/?#]*@/, '$1***@');
 }
 
 /** Names that hold credentials (REGISTRY_TOKEN, REDIRECT_KEYS...), not switches about them (REQUIRE_GATEWAY_TOKEN). */

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis, { type RedisOptions } from 'ioredis';
 import { startRedis, type RedisServerHandle } from './start-redis';
+import { throwawayCertificates } from './tls-certificates';
 import { startSentinelGroup, type SentinelGroup } from './start-sentinel';
 
 // Tests of the fault harness itself: real redis-server and sentinel processes, killed, paused
@@ -166,18 +166,3 @@ describe('startSentinelGroup', () => {
     await expect(rejoined.get('harness:sentinel:after')).resolves.toBe('after');
   }, 90_000);
 });
-
-/** A CA and a server certificate for 127.0.0.1, made with openssl into `dir`. */
-function throwawayCertificates(dir: string): { certFile: string; keyFile: string; caFile: string } {
-  const file = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe', timeout: 20_000 });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '1', '-subj', '/CN=lb-test-ca');
-  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(
-    'x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
-    '-out', file('server.crt'), '-days', '1', '-extfile', file('san.ext'),
-  );
-  return { certFile: file('server.crt'), keyFile: file('server.key'), caFile: file('ca.crt') };
-}
