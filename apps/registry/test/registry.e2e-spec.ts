@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { type BalancerStore, MemoryBalancerStore, type MembershipEvent } from '@lb/balancing';
 import { RedisBalancerStore } from '@lb/balancing/redis';
 import { testRedisUrl } from '@lb/balancing/testing';
@@ -85,7 +86,7 @@ async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const uniqueId = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
-const url = (port: number) => `http://10.0.0.1:${port}`;
+const url = (port: number) => `http://127.0.0.1:${port}`;
 
 describe.each<StoreKind>(['memory', 'redis'])('registry on the %s store', (kind) => {
   let h: Harness;
@@ -380,6 +381,29 @@ describe.each<StoreKind>(['memory', 'redis'])('registry on the %s store', (kind)
       expect(logged).toContainEqual(expect.objectContaining({ msg: 'request completed', req: expect.objectContaining({ id: 'trace-me-1' }) }));
       expect(lines.join('\n')).not.toContain(TOKEN); // ...and the token sent with every call is in none of it
     });
+
+    it('never evicts a whole pool on lapses alone: half of it per liveness TTL, never the last one that still accepts connections', async () => {
+      const listener = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+      const port = (listener.address() as AddressInfo).port;
+      const pool = uniqueId('quiet');
+      const ids = [1, 2, 3, 4].map((i) => uniqueId(`quiet${i}`));
+      const listed = async () => ((await call(live.registry, 'GET', `/v1/backends?pool=${pool}`)).body.backends as unknown[]).length;
+      try {
+        // Four registrations that never beat, at an address where something still listens.
+        for (const id of ids) expect((await call(live.registry, 'POST', '/v1/backends', { body: { id, pool, url: `http://127.0.0.1:${port}` } })).status).toBe(201);
+        const evicted = () => live.events.filter((e) => e.type === 'evicted' && e.pool === pool);
+        await eventually(() => (evicted().length > 0 ? true : undefined), 'the first evictions');
+        expect(await listed()).toBeGreaterThanOrEqual(2);
+        await eventually(() => (evicted().length === 3 ? true : undefined), 'a share of the rest in each TTL');
+        await sleep(4 * TTL_MS); // several more sweeps and TTL windows
+        expect(await listed()).toBe(1);
+      } finally {
+        listener.close();
+      }
+      const warned = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.pool === pool && typeof l.msg === 'string' && l.msg.startsWith('liveness lapsed but the backend still accepts connections'));
+      expect(warned.length).toBeGreaterThan(0);
+    }, 15_000);
   });
 });
 

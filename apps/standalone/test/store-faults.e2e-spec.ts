@@ -74,9 +74,12 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function startCluster(redisEnv: Record<string, string>, agent: Agent): Promise<Cluster> {
+/** Redirect mode: gateways answer 307 with a signed token, backends serve only with one. */
+const REDIRECT_ENV = { REDIRECT_KEYS: `k1:${randomBytes(32).toString('base64')}`, GATEWAY_MODE: 'redirect', REQUIRE_GATEWAY_TOKEN: 'true' };
+
+async function startCluster(redisEnv: Record<string, string>, agent: Agent, modeEnv: Record<string, string> = {}): Promise<Cluster> {
   const prefix = `faults-${randomBytes(4).toString('hex')}`;
-  const env = { ...redisEnv, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  const env = { ...redisEnv, ...modeEnv, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'silent' };
   const registry = await bootstrapRegistry(
     loadConfig(RegistryEnv, {
       ...env,
@@ -242,6 +245,36 @@ describe('the system when Redis fails (a real redis-server with a password and a
       10_000,
       'the gateway reports the store up again',
     );
+  });
+});
+
+describe('redirect mode when Redis fails', () => {
+  const agent = testAgent();
+  let redis: RedisServerHandle;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    redis = await startRedis({ password: PASSWORD });
+    cluster = await startCluster({ REDIS_URL: redis.url, REDIS_PASSWORD: PASSWORD }, agent, REDIRECT_ENV);
+  });
+
+  afterAll(async () => {
+    await cluster?.close();
+    await redis?.stop();
+    await agent.close();
+  });
+
+  it('keeps redirecting while Redis is down; each token is still good for one request only', async () => {
+    await redis.kill();
+    const redirects = await Promise.all(Array.from({ length: 12 }, (_, i) => call(agent, `${cluster.gateways[i % 2].trafficUrl}/work?ms=5&i=${i}`)));
+    expect(redirects.map((r) => r.status)).toEqual(Array(12).fill(307));
+    const locations = redirects.map((r) => String(r.headers.location));
+    expect((await Promise.all(locations.map((l) => call(agent, l)))).map((r) => r.status)).toEqual(Array(12).fill(200));
+    const replay = await call(agent, locations[0]);
+    expect(replay.status).toBe(403);
+    expect(replay.json()).toMatchObject({ reason: 'already-used' });
+    await redis.restart();
+    await expectExactAtRest(cluster);
   });
 });
 
