@@ -10,11 +10,15 @@
 //   balancer is charged for the requests that waited behind it (no coordinated omission). Several
 //   streams can run at once (the balanced load, round robin over instances, and a bypass stream
 //   straight to one backend). Backends' /info is snapshotted when arrivals start and stop, and
-//   sampled every 250 ms.
+//   sampled every 250 ms. With spec.stopOnStdin, a "stop" line on stdin ends the arrivals early (the
+//   durations list is then only an upper bound); with spec.recordErrors, each failed request keeps
+//   what failed (problem+json `type | detail`, or the socket error's code) for attribution. A
+//   {"type":"started","wallStart":<epoch ms>} line tells when arrival 0 was due.
 //
 // Progress and the final "done" go to stdout as JSON lines; the results go to <result.json>.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { Pool, request } from 'undici';
 
 const [specPath, resultPath] = process.argv.slice(2);
@@ -101,7 +105,7 @@ async function open() {
   const drainMs = spec.drainMs ?? 30_000;
   const t0 = performance.now() + 200; // a little time to set up
   const wall0 = Date.now() + 200;
-  /** One record per request: [stream, i, target, scheduledMs, latencyMs, status, backendId, queueWaitMs, durationMs] */
+  /** One record per request: [stream, i, target, scheduledMs, latencyMs, status, backendId, queueWaitMs, durationMs, endMs, error] */
   /** @type {any[][]} */
   const records = [];
   let inFlight = 0;
@@ -131,7 +135,13 @@ async function open() {
       }),
     );
 
-  const lastArrivalMs = Math.max(...streams.map((s) => ((s.durations.length - 1) / s.rate) * 1000));
+  let lastArrivalMs = Math.max(...streams.map((s) => ((s.durations.length - 1) / s.rate) * 1000));
+  let stopRequested = false;
+  if (spec.stopOnStdin) {
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      if (line.trim() === 'stop') stopRequested = true;
+    });
+  }
 
   /** @param {StreamSpec} s @param {number} si @param {number} i */
   const fire = (s, si, i) => {
@@ -144,10 +154,20 @@ async function open() {
     pool
       .request({ path: `${s.pathPrefix}${dur}`, method: 'GET', headersTimeout: drainMs + 60_000, bodyTimeout: drainMs + 60_000, signal: abort.signal })
       .then(async (res) => {
-        await res.body.dump();
+        /** @type {string|null} */
+        let error = null;
+        if (spec.recordErrors && res.statusCode >= 400) {
+          const text = await res.body.text().catch(() => '');
+          try {
+            const p = JSON.parse(text);
+            error = [p.type, p.detail].filter(Boolean).join(' | ').slice(0, 200) || null;
+          } catch {
+            error = text.slice(0, 80) || null;
+          }
+        } else await res.body.dump();
         const now = performance.now();
         const qw = res.headers['x-queue-wait-ms'];
-        records.push([si, i, i % s.urls.length, scheduled - t0, now - scheduled, res.statusCode, res.headers['x-backend-id'] ?? null, qw === undefined ? null : Number(qw), dur]);
+        records.push([si, i, i % s.urls.length, scheduled - t0, now - scheduled, res.statusCode, res.headers['x-backend-id'] ?? null, qw === undefined ? null : Number(qw), dur, now - t0, error]);
         if (res.statusCode >= 400) {
           errors++;
           errorKinds[`http ${res.statusCode}`] = (errorKinds[`http ${res.statusCode}`] ?? 0) + 1;
@@ -157,7 +177,7 @@ async function open() {
         const k = abort.signal.aborted ? 'unfinished at drain deadline' : err?.code ?? err?.name ?? 'error';
         if (!abort.signal.aborted) errors++;
         errorKinds[k] = (errorKinds[k] ?? 0) + 1;
-        records.push([si, i, i % s.urls.length, scheduled - t0, NaN, 0, null, null, dur]);
+        records.push([si, i, i % s.urls.length, scheduled - t0, NaN, 0, null, null, dur, performance.now() - t0, k]);
       })
       .finally(() => {
         inFlight--;
@@ -169,6 +189,7 @@ async function open() {
   // Scheduler: wake up, send everything that is due, sleep until the next due time (at most 5 ms).
   const next = streams.map(() => 0);
   await new Promise((r) => setTimeout(r, Math.max(0, t0 - performance.now())));
+  emit({ type: 'started', wallStart: Date.now() - Math.round(performance.now() - t0) });
   infoStart = await readInfos();
   infoStartAt = performance.now() - t0;
   const sampler = setInterval(async () => {
@@ -180,6 +201,11 @@ async function open() {
   await new Promise((resolve) => {
     const tick = () => {
       const now = performance.now() - t0;
+      if (stopRequested) {
+        // Told to stop: no more arrivals; the window ends at the last one sent.
+        lastArrivalMs = Math.max(0, ...streams.map((s, si) => ((next[si] - 1) / s.rate) * 1000));
+        return resolve(undefined);
+      }
       let nextDue = Infinity;
       let remaining = false;
       streams.forEach((s, si) => {
@@ -205,7 +231,8 @@ async function open() {
   infoEndAt = performance.now() - t0;
   emit({ type: 'arrivals-done', sent, inFlight });
   const drainDeadline = performance.now() + drainMs;
-  while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 50));
+  while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+  const drainedAtMs = performance.now() - t0;
   const unfinished = inFlight;
   if (inFlight > 0) abort.abort();
   clearInterval(sampler);
@@ -215,12 +242,14 @@ async function open() {
     tool: 'node-open-loop',
     wallStart: wall0,
     streams: streams.map((s) => ({ name: s.name, urls: s.urls, rate: s.rate, count: s.durations.length })),
-    columns: ['stream', 'i', 'target', 'scheduledMs', 'latencyMs', 'status', 'backendId', 'queueWaitMs', 'durationMs'],
+    columns: ['stream', 'i', 'target', 'scheduledMs', 'latencyMs', 'status', 'backendId', 'queueWaitMs', 'durationMs', 'endMs', 'error'],
     records,
     sent,
     errors,
     errorKinds,
     unfinished,
+    stoppedEarly: stopRequested,
+    drainedAtMs,
     infoStart,
     infoStartAt,
     infoEnd,

@@ -2,9 +2,10 @@
 // `npm run bench` — the repeatable benchmark of the gateway against nginx and HAProxy.
 // See docs/benchmarks/README.md for what it measures and how to read the report.
 //
-//   npm run bench                          full run (~15 min), report in docs/benchmarks/<date>.md
+//   npm run bench                          full run (~20 min), report in docs/benchmarks/<date>.md
 //   npm run bench -- --quick               smoke run (short durations), report under .bench/
 //   npm run bench -- --only balance,bypass run some scenarios (report under .bench/ unless --docs)
+//   npm run bench -- --only faults         the fault scenario alone (issue 9)
 //   npm run bench -- --report-only .bench/results/<run>   rebuild a report from raw results
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -20,14 +21,20 @@ import { detectTools } from './lib/stack.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Scenario names in run order, with their number in the issue. */
-const SCENARIOS = ['throughput', 'balance', 'bypass', 'scaleout', 'sessions', 'redirect'];
+const SCENARIOS = ['throughput', 'balance', 'bypass', 'scaleout', 'sessions', 'redirect', 'faults'];
+
+/** The builds a scenario runs (dist/apps/<app>/main.js). */
+const APPS = ['gateway', 'registry', 'backend-sim'];
+/** @param {string[]} selected */
+const appsFor = (selected) => (selected.includes('throughput') ? [...APPS, 'standalone'] : APPS);
 
 const HELP = `usage: npm run bench -- [options]
-  --quick               short durations (smoke run, about 2 minutes)
+  --quick               short durations (smoke run, about 4 minutes)
   --only <list>         comma-separated scenarios or numbers: ${SCENARIOS.map((s, i) => `${i + 1}=${s}`).join(', ')}
   --no-build            use the existing dist/ (default: build once with nx)
-  --max-minutes <n>     global time bound (default 20, quick 4): everything stops when it is reached
+  --max-minutes <n>     global time bound (default 25, quick 6): everything stops when it is reached
   --sessions <n>        concurrent WebSockets in the sessions scenario (default 10000, quick 1000)
+  --faults <list>       faults scenario: only these faults (numbers 1-8 or names, e.g. 4 or sentinel-failover)
   --docs                write the report into docs/benchmarks/ even for --quick/--only runs
   --report-only <dir>   only rebuild the report from a results dir (.bench/results/<run>)
   --help`;
@@ -35,7 +42,7 @@ const HELP = `usage: npm run bench -- [options]
 /** @returns {Record<string, any>} */
 function parseArgs(argv) {
   /** @type {Record<string, any>} */
-  const o = { quick: false, build: true, docs: false, only: null, maxMinutes: null, sessions: null, reportOnly: null };
+  const o = { quick: false, build: true, docs: false, only: null, maxMinutes: null, sessions: null, reportOnly: null, faults: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -51,6 +58,7 @@ function parseArgs(argv) {
     else if (a === '--max-minutes') o.maxMinutes = Number(val());
     else if (a === '--sessions') o.sessions = Number(val());
     else if (a === '--report-only') o.reportOnly = val();
+    else if (a === '--faults') o.faults = val().split(',').map((x) => x.trim()).filter(Boolean);
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`${HELP}\n`);
       process.exit(0);
@@ -62,8 +70,9 @@ function parseArgs(argv) {
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean)
       .map((s) => (/^\d$/.test(s) ? SCENARIOS[Number(s) - 1] : s.replace(/-/g, '')));
-    for (const s of o.only) if (!SCENARIOS.includes(s)) fail(`--only: unknown scenario ${s}; expected ${SCENARIOS.join(', ')} or 1-6`);
+    for (const s of o.only) if (!SCENARIOS.includes(s)) fail(`--only: unknown scenario ${s}; expected ${SCENARIOS.join(', ')} or 1-${SCENARIOS.length}`);
   }
+  if (o.faults && o.only && !o.only.includes('faults')) fail('--faults: only with the faults scenario (--only faults)');
   if (o.maxMinutes !== null && !(o.maxMinutes > 0)) fail('--max-minutes: expected a positive number');
   if (o.sessions !== null && !(Number.isInteger(o.sessions) && o.sessions > 0)) fail('--sessions: expected a positive integer');
   return o;
@@ -86,7 +95,7 @@ async function main() {
     return;
   }
   const selected = opts.only ?? SCENARIOS;
-  const maxMinutes = opts.maxMinutes ?? (opts.quick ? 4 : 20);
+  const maxMinutes = opts.maxMinutes ?? (opts.quick ? 6 : 25);
   const toDocs = opts.docs || (!opts.quick && !opts.only);
 
   // Global time bound: whatever is running is stopped, the partial results are reported.
@@ -112,6 +121,8 @@ async function main() {
     confs: join(scratch, 'conf', runId),
     quick: opts.quick,
     sessions: opts.sessions,
+    /** @type {string[] | null} faults scenario: the faults to run (numbers or keys), null = all */
+    faults: opts.faults,
     tools: detectTools(),
     versions: {},
     /** @type {any} */
@@ -128,9 +139,12 @@ async function main() {
   if (!ctx.tools.haproxy) log('haproxy is not installed: its runs are skipped (install: apt-get update && apt-get install -y haproxy)');
   if (!ctx.tools.wrk) log('wrk is not installed: closed-loop runs use the Node generator (install: apt-get update && apt-get install -y wrk)');
 
+  const apps = appsFor(selected);
   if (opts.build) {
-    heading('build (nx run-many -t build --skip-nx-cache)');
-    const r = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--skip-nx-cache', '--output-style=static'], {
+    // Only the apps the selected scenarios run (the standalone build is for throughput alone).
+    const projects = apps.length < 4 ? [`--projects=${apps.join(',')}`] : [];
+    heading(`build (nx run-many -t build --skip-nx-cache${projects.length ? ` ${projects[0]}` : ''})`);
+    const r = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--skip-nx-cache', ...projects, '--output-style=static'], {
       cwd: root,
       env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' },
       encoding: 'utf8',
@@ -140,7 +154,7 @@ async function main() {
     if (r.status !== 0) fail(`build failed (log: ${relative(root, join(ctx.logs, 'build.log'))}):\n${(r.stdout ?? '').slice(-1500)}${(r.stderr ?? '').slice(-800)}`);
     log('build ok');
   }
-  for (const app of ['gateway', 'registry', 'backend-sim', 'standalone']) {
+  for (const app of apps) {
     if (!existsSync(join(root, 'dist/apps', app, 'main.js'))) fail(`dist/apps/${app}/main.js is missing: run without --no-build`);
   }
 
@@ -151,6 +165,7 @@ async function main() {
     startedAt: started.toISOString(),
     quick: opts.quick,
     selected,
+    scenarios: SCENARIOS,
     toDocs,
     machine,
     tools: ctx.tools,
@@ -166,6 +181,7 @@ async function main() {
     scaleout: async () => (await import('./scenarios/scaleout.mjs')).runScaleOut(ctx),
     sessions: async () => (await import('./scenarios/sessions.mjs')).runSessions(ctx),
     redirect: async () => (await import('./scenarios/redirect.mjs')).runRedirect(ctx),
+    faults: async () => (await import('./scenarios/faults.mjs')).runFaults(ctx),
   };
   /** @type {Record<string, any>} */
   const results = {};

@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
  * @property {string} tail  last few KiB of stdout+stderr (for error messages)
  * @property {(pattern: RegExp, timeoutMs: number) => Promise<string>} waitForOutput
  * @property {(signal?: NodeJS.Signals, graceMs?: number) => Promise<void>} stop
+ * @property {(signal: NodeJS.Signals) => boolean} signal  sends one signal by PID without waiting (SIGSTOP, SIGCONT, SIGKILL for fault injection); false when the process is gone
  */
 
 /** @type {Set<Child>} */
@@ -71,6 +72,15 @@ export function startChild(name, command, args, opts) {
     }),
     waitForOutput: (pattern, timeoutMs) => waitForOutput(child, pattern, timeoutMs),
     stop: (signal = 'SIGTERM', graceMs = 5_000) => stopChild(child, signal, graceMs),
+    signal: (signal) => {
+      if (child.done) return false;
+      try {
+        process.kill(child.pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
   };
   const onData = (/** @type {Buffer} */ chunk) => {
     log.write(chunk);
@@ -125,6 +135,8 @@ async function stopChild(child, signal, graceMs) {
   if (child.done) return;
   try {
     process.kill(child.pid, signal);
+    // A child paused by fault injection (SIGSTOP) acts on SIGTERM only once continued.
+    if (signal !== 'SIGKILL' && signal !== 'SIGCONT') process.kill(child.pid, 'SIGCONT');
   } catch {
     /* already gone */
   }

@@ -3,7 +3,7 @@
 // with the child (stopped by PID) and the URLs; readiness is checked over HTTP, never assumed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, httpJson, sleep, waitUntil } from './net.mjs';
@@ -55,28 +55,55 @@ export function detectTools() {
 }
 
 /**
- * redis-server on a free loopback port, no persistence.
+ * redis-server on a loopback port (free unless given), no persistence by default. With `dir` and
+ * `appendonly`, it keeps an append-only file (fsync on every write) under `dir`, so it can be
+ * killed and restarted from it (`restart()`) or restarted empty (`restart({empty: true})`) on the
+ * same port; `replicaOf` makes it a replica of another loopback Redis (Sentinel topology).
  * @param {BenchContext} ctx
  * @param {string} name
+ * @param {{port?: number, dir?: string, appendonly?: boolean, replicaOf?: number}} [opts]
  */
-export async function startRedis(ctx, name) {
-  const port = await freePort();
-  const child = startChild(name, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '10000'], {
-    env: baseEnv(),
-    logFile: join(ctx.logs, `${name}.log`),
-  });
-  await child.waitForOutput(/Ready to accept connections/, 10_000);
+export async function startRedis(ctx, name, opts = {}) {
+  const port = opts.port ?? (await freePort());
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--maxclients', '10000'];
+  // Always a dir under the scratch dir: a replica writes the snapshot it syncs from its master
+  // into its working directory, which would otherwise be the repository.
+  const dir = opts.dir ?? join(ctx.scratch, 'data', name);
+  mkdirSync(dir, { recursive: true });
+  args.push('--dir', dir);
+  if (opts.appendonly) {
+    if (!opts.dir) throw new Error(`${name}: appendonly needs a data dir under the scratch dir`);
+    args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  } else args.push('--appendonly', 'no');
+  if (opts.replicaOf) args.push('--replicaof', '127.0.0.1', String(opts.replicaOf));
+  let starts = 0;
+  const launch = async () => {
+    const c = startChild(starts++ ? `${name}#${starts}` : name, 'redis-server', args, { env: baseEnv(), logFile: join(ctx.logs, `${name}.log`) });
+    await c.waitForOutput(/Ready to accept connections/, 30_000);
+    return c;
+  };
+  let child = await launch();
   const url = `redis://127.0.0.1:${port}`;
-  const client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2 });
-  client.on('error', () => undefined); // Redis stopping before this client is closed is expected
+  /** @type {Redis | null} */
+  let client = null;
+  const connect = () => {
+    if (!client) {
+      client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2 });
+      client.on('error', () => undefined); // Redis stopping before this client is closed is expected
+    }
+    return client;
+  };
   return {
     name,
     port,
     url,
-    child,
+    dir: opts.dir,
+    get child() {
+      return child;
+    },
     /** INFO commandstats as {command: calls}. */
     async commandstats() {
-      const text = await client.info('commandstats');
+      const text = await connect().info('commandstats');
       /** @type {Record<string, number>} */
       const out = {};
       for (const line of text.split('\n')) {
@@ -85,23 +112,34 @@ export async function startRedis(ctx, name) {
       }
       return out;
     },
+    /**
+     * Starts it again on the same port and data dir once it has exited (after a kill); `empty`
+     * deletes its append-only file and snapshot first. Resolves when it accepts connections.
+     * @param {{empty?: boolean}} [o]
+     */
+    async restart(o = {}) {
+      if (!child.done) throw new Error(`${name} is still running (PID ${child.pid}): kill it first`);
+      if (o.empty && opts.dir) for (const f of ['appendonlydir', 'dump.rdb']) rmSync(join(opts.dir, f), { recursive: true, force: true });
+      child = await launch();
+    },
     async stop() {
-      client.disconnect();
+      /** @type {Redis | null} */ (client)?.disconnect();
       await child.stop();
     },
   };
 }
 
 /**
- * The registry app (separate process) on a Redis store.
+ * The registry app (separate process) on a Redis store: `redisUrl`, or whatever `env` names (e.g.
+ * REDIS_SENTINELS / REDIS_SENTINEL_NAME). `port`: a fixed port (a restart on the same address).
  * @param {BenchContext} ctx
- * @param {{name?: string, redisUrl: string, prefix: string, token: string}} o
+ * @param {{name?: string, redisUrl?: string, prefix: string, token: string, port?: number, env?: Record<string,string>}} o
  */
 export async function startRegistry(ctx, o) {
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const name = o.name ?? 'registry';
   const child = startChild(name, process.execPath, [join(ctx.root, 'dist/apps/registry/main.js')], {
-    env: { ...baseEnv(), ...QUIET, REGISTRY_PORT: String(port), REGISTRY_HOST: '127.0.0.1', REGISTRY_TOKEN: o.token, REDIS_URL: o.redisUrl, REDIS_KEY_PREFIX: o.prefix },
+    env: { ...baseEnv(), ...QUIET, REGISTRY_PORT: String(port), REGISTRY_HOST: '127.0.0.1', REGISTRY_TOKEN: o.token, ...(o.redisUrl ? { REDIS_URL: o.redisUrl } : {}), REDIS_KEY_PREFIX: o.prefix, ...(o.env ?? {}) },
     logFile: join(ctx.logs, `${name}.log`),
   });
   const url = `http://127.0.0.1:${port}`;
@@ -189,18 +227,21 @@ export async function waitRegistered(registryUrl, pool, ids, timeoutMs = 15_000)
  * @property {string} name
  * @property {string} url
  * @property {string} adminUrl
+ * @property {number} port
+ * @property {number} adminPort
  * @property {import('./procs.mjs').Child} child
  * @property {() => Promise<void>} stop
  */
 
 /**
- * One gateway process (traffic + admin listener) on Redis.
+ * One gateway process (traffic + admin listener) on Redis (`redisUrl`, or the variables in `env`).
+ * `port` / `adminPort`: fixed ports (a replacement on the same address).
  * @param {BenchContext} ctx
- * @param {{name: string, redisUrl: string, prefix: string, pool?: string, mode?: 'proxy'|'redirect', redirectKeys?: string, nofile?: number, env?: Record<string,string>}} o
+ * @param {{name: string, redisUrl?: string, prefix: string, pool?: string, mode?: 'proxy'|'redirect', redirectKeys?: string, nofile?: number, port?: number, adminPort?: number, env?: Record<string,string>}} o
  * @returns {Promise<GatewayHandle>}
  */
 export async function startGateway(ctx, o) {
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port, adminPort] = [o.port ?? (await freePort()), o.adminPort ?? (await freePort())];
   const child = startChild(o.name, process.execPath, [join(ctx.root, 'dist/apps/gateway/main.js')], {
     env: {
       ...baseEnv(),
@@ -211,7 +252,7 @@ export async function startGateway(ctx, o) {
       GATEWAY_ID: o.name,
       GATEWAY_POOL: o.pool ?? 'default',
       GATEWAY_MODE: o.mode ?? 'proxy',
-      REDIS_URL: o.redisUrl,
+      ...(o.redisUrl ? { REDIS_URL: o.redisUrl } : {}),
       REDIS_KEY_PREFIX: o.prefix,
       ...(o.redirectKeys ? { REDIRECT_KEYS: o.redirectKeys } : {}),
       ...(o.env ?? {}),
@@ -221,7 +262,7 @@ export async function startGateway(ctx, o) {
   });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitHttpOk(child, `${adminUrl}/health`, 20_000);
-  return { name: o.name, url: `http://127.0.0.1:${port}`, adminUrl, child, stop: () => child.stop() };
+  return { name: o.name, url: `http://127.0.0.1:${port}`, adminUrl, port, adminPort, child, stop: () => child.stop() };
 }
 
 /**

@@ -2,6 +2,8 @@
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 export const COLORS = { ours: '#2b6cb0', nginx: '#2f855a', haproxy: '#c05621', direct: '#718096', other: '#805ad5' };
+/** Distinct colours for charts with many series (e.g. one per fault). */
+export const PALETTE = ['#2b6cb0', '#c05621', '#2f855a', '#805ad5', '#b7791f', '#c53030', '#319795', '#4a5568'];
 
 /** @param {string} s */
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -77,7 +79,9 @@ ${ref}
 
 /**
  * Line chart of several series over a shared x axis.
- * @param {{title: string, subtitle?: string, xLabel: string, yLabel: string, series: {label: string, points: [number, number][], color?: string}[], refY?: {value: number, label: string}, yMin?: number}} o
+ * `xMarks`: dashed vertical lines (e.g. when a fault began); `yMin` may be negative, `yMax` fixes the
+ * top (values beyond the y range are drawn at its edge); `gaps`: a non-finite value breaks the line instead of being skipped.
+ * @param {{title: string, subtitle?: string, xLabel: string, yLabel: string, series: {label: string, points: [number, number][], color?: string}[], refY?: {value: number, label: string}, yMin?: number, yMax?: number, xMarks?: {x: number, label: string}[], gaps?: boolean}} o
  */
 export function lineChart(o) {
   const W = 720;
@@ -89,9 +93,9 @@ export function lineChart(o) {
   const ys = o.series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => Number.isFinite(v));
   const xMax = niceMax(Math.max(...xs, 1));
   const yMin = o.yMin ?? 0;
-  const yMax = niceMax(Math.max(...ys, o.refY?.value ?? 0) * 1.05 - yMin) + yMin;
+  const yMax = o.yMax ?? niceMax(Math.max(...ys, o.refY?.value ?? 0) * 1.05 - yMin) + yMin;
   const X = (/** @type {number} */ x) => m.l + (x / xMax) * pw;
-  const Y = (/** @type {number} */ y) => m.t + ph - ((Math.min(y, yMax) - yMin) / (yMax - yMin)) * ph;
+  const Y = (/** @type {number} */ y) => m.t + ph - ((Math.max(yMin, Math.min(y, yMax)) - yMin) / (yMax - yMin)) * ph;
   const grid = [];
   for (let k = 0; k <= 4; k++) {
     const yv = yMin + ((yMax - yMin) * k) / 4;
@@ -101,10 +105,20 @@ export function lineChart(o) {
   }
   const lines = o.series.map((s, i) => {
     const color = s.color ?? colorFor(s.label);
-    const pts = s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ');
-    return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>
+    // With `gaps`, a point whose value is not finite ends the line (missing data), else it is skipped.
+    /** @type {string[][]} */
+    const runs = [[]];
+    for (const p of s.points) {
+      if (Number.isFinite(p[1])) runs[runs.length - 1].push(`${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`);
+      else if (o.gaps && runs[runs.length - 1].length) runs.push([]);
+    }
+    const polys = runs.filter((r) => r.length).map((r) => `<polyline fill="none" stroke="${color}" stroke-width="2" points="${r.join(' ')}"/>`);
+    return `${polys.join('\n')}
 <rect x="${m.l + pw + 14}" y="${m.t + i * 20}" width="12" height="12" fill="${color}"/><text x="${m.l + pw + 32}" y="${m.t + i * 20 + 10}" ${FONT} font-size="12" fill="#333">${esc(s.label)}</text>`;
   });
+  const marks = (o.xMarks ?? []).map(
+    (mk) => `<line x1="${X(mk.x)}" y1="${m.t}" x2="${X(mk.x)}" y2="${m.t + ph}" stroke="#c53030" stroke-dasharray="4 3"/><text x="${X(mk.x) + 4}" y="${m.t + 10}" ${FONT} font-size="10" fill="#c53030">${esc(mk.label)}</text>`,
+  );
   let ref = '';
   if (o.refY) ref = `<line x1="${m.l}" y1="${Y(o.refY.value)}" x2="${m.l + pw}" y2="${Y(o.refY.value)}" stroke="#c53030" stroke-dasharray="4 3"/><text x="${m.l + pw - 4}" y="${Y(o.refY.value) - 4}" ${FONT} font-size="10" text-anchor="end" fill="#c53030">${esc(o.refY.label)}</text>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
@@ -116,6 +130,7 @@ ${grid.join('\n')}
 <text x="${m.l + pw / 2}" y="${H - 8}" ${FONT} font-size="11" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>
 <text x="14" y="${m.t + ph / 2}" ${FONT} font-size="11" text-anchor="middle" fill="#444" transform="rotate(-90 14 ${m.t + ph / 2})">${esc(o.yLabel)}</text>
 ${ref}
+${marks.join('\n')}
 ${lines.join('\n')}
 </svg>
 `;
