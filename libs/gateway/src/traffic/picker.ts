@@ -41,21 +41,8 @@ export class Picker {
 
   /** A slot on the chosen backend, held until the exchange ends; undefined when no backend is eligible. */
   async pick(pool: string, tried: readonly string[]): Promise<HeldLease | undefined> {
-    const ejected = this.ejections.current();
-    let reason: LocalReason = 'store-unavailable';
-    if (this.guard.isUp) {
-      try {
-        const lease = await this.reserve(pool, tried, ejected);
-        if (lease) return this.book.hold(lease, true);
-        if (!this.emptyStoreSuspect()) return undefined;
-        reason = 'store-empty';
-      } catch {
-        this.metrics.storeErrors.inc({ operation: 'reserve' });
-      }
-    }
-    const record = this.pickLocally(pool, tried, ejected, reason);
-    if (!record) return undefined;
-    return this.book.hold({ pool, backendId: record.id, url: record.url, publicUrl: record.publicUrl, holder: this.config.gatewayId }, false);
+    const choice = await this.choose(pool, tried);
+    return choice && this.book.hold(choice.lease, choice.inStore);
   }
 
   /**
@@ -63,21 +50,8 @@ export class Picker {
    * local decision with no slot (the backend's own count covers the client once it arrives).
    */
   async pickForRedirect(pool: string, tried: readonly string[], pending: NonNullable<ReserveOptions['pending']>): Promise<RedirectPick | undefined> {
-    const ejected = this.ejections.current();
-    let reason: LocalReason = 'store-unavailable';
-    if (this.guard.isUp) {
-      try {
-        const lease = await this.reserve(pool, tried, ejected, pending);
-        if (lease) return { lease, reserved: true };
-        if (!this.emptyStoreSuspect()) return undefined;
-        reason = 'store-empty';
-      } catch {
-        this.metrics.storeErrors.inc({ operation: 'reserve' });
-      }
-    }
-    const record = this.pickLocally(pool, tried, ejected, reason);
-    if (!record) return undefined;
-    return { lease: { pool, backendId: record.id, url: record.url, publicUrl: record.publicUrl, holder: this.config.gatewayId }, reserved: false };
+    const choice = await this.choose(pool, tried, pending);
+    return choice && { lease: choice.lease, reserved: choice.inStore };
   }
 
   /** Cancels a pending redirect slot whose 307 was never sent (the client left). */
@@ -99,6 +73,25 @@ export class Picker {
   /** A backend refused a connection: skip it here for UPSTREAM_EJECT_MS. */
   eject(backendId: string): void {
     this.ejections.eject(backendId);
+  }
+
+  /** The store's choice (counted there), or the local view's when the store cannot give one. */
+  private async choose(pool: string, tried: readonly string[], pending?: ReserveOptions['pending']): Promise<{ lease: Lease; inStore: boolean } | undefined> {
+    const ejected = this.ejections.current();
+    let reason: LocalReason = 'store-unavailable';
+    if (this.guard.isUp) {
+      try {
+        const lease = await this.reserve(pool, tried, ejected, pending);
+        if (lease) return { lease, inStore: true };
+        if (!this.emptyStoreSuspect()) return undefined;
+        reason = 'store-empty';
+      } catch {
+        this.metrics.storeErrors.inc({ operation: 'reserve' });
+      }
+    }
+    const record = this.pickLocally(pool, tried, ejected, reason);
+    if (!record) return undefined;
+    return { lease: { pool, backendId: record.id, url: record.url, publicUrl: record.publicUrl, holder: this.config.gatewayId }, inStore: false };
   }
 
   private async reserve(pool: string, tried: readonly string[], ejected: readonly string[], pending?: ReserveOptions['pending']): Promise<Lease | undefined> {
