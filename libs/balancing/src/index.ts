@@ -4,7 +4,6 @@ export * from './core/liveness';
 export * from './core/errors';
 export * from './core/names';
 export * from './store/load-store';
-export * from './store/lease-handle';
 export * from './store/memory/memory-balancer-store';
 export * from './api/registry-api';
 export * from './core/policies';

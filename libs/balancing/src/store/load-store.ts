@@ -25,7 +25,7 @@ export interface LoadStore {
    * on it, held by `holder` (a gateway id). Undefined when no backend is eligible.
    */
   reserve(pool: string, holder: string, options?: ReserveOptions): Promise<Lease | undefined>;
-  /** Ends what reserve() counted (a pending reservation is cancelled). Callers release each lease once (see `LeaseHandle`). */
+  /** Ends what reserve() counted (a pending reservation is cancelled). Callers release each lease once (the gateway's LeaseBook sees to it). */
   release(lease: Lease): Promise<void>;
   /**
    * The backend a redirected client reached takes over its pending reservation, reporting its own
