@@ -104,6 +104,37 @@ describe('WebSocket sessions through the gateway (Redis, two replicas)', () => {
     await eventually(() => backends.every((b) => b.active() === 0), 3_000, 'backends idle');
   });
 
+  it('serves an upgrade whose first pick refuses the connection from another backend, on every replica', async () => {
+    // A dead backend that every pick prefers: registered with no load, at a port nothing listens on.
+    const dead = await startPlainBackend('dead');
+    await dead.close();
+    await store.register(record(dead), TTL);
+    for (const b of backends) await store.report(POOL, b.id, 5);
+    const opened = await openMany(4, (i) => gateways[i % 2]);
+    expect(opened.every((o) => backends.some((b) => b.id === o.backendId))).toBe(true);
+    const echo = nextMessage(opened[0].ws);
+    opened[0].ws.send('still there');
+    expect((await echo).data.toString()).toBe('still there');
+  });
+
+  it('answers 502 problem+json when no backend takes an upgrade, and holds no slot afterwards', async () => {
+    for (const b of backends) await b.close();
+    const answer = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(wsUrl(gateways[0]));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      });
+      ws.once('open', () => reject(new Error('should not open')));
+      ws.once('error', () => undefined);
+    });
+    expect(answer.status).toBe(502);
+    expect(answer.type).toContain('application/problem+json');
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 502, type: expect.stringContaining('upstream-failed') });
+    await eventually(async () => (await store.list(POOL)).every((v) => v.inflight === 0), 3_000, 'no slot held');
+  });
+
   it('answers an upgrade with 503 when no backend is left', async () => {
     for (const b of backends) await store.remove(POOL, b.id);
     const status = await new Promise<number>((resolve, reject) => {

@@ -18,8 +18,7 @@ import { MembershipView } from './view/membership-view.service';
 import { GATEWAY_LOGGER } from './tokens';
 import { ExchangeTracker } from './traffic/exchange-tracker';
 import { Picker } from './traffic/picker';
-import { ProxyHandler } from './traffic/proxy-handler';
-import { SessionHandler } from './traffic/session-handler';
+import { ExchangeLifecycle } from './traffic/exchange-lifecycle';
 import { TrafficServer } from './traffic/traffic-server';
 
 /** Closes upstream connection pools after the traffic listener has drained, and stops the guard's timers. */
@@ -115,15 +114,9 @@ export class GatewayModule {
         },
         { provide: ExchangeTracker, inject: [GatewayMetrics], useFactory: (metrics: GatewayMetrics) => new ExchangeTracker(config, metrics, log) },
         {
-          provide: ProxyHandler,
-          inject: [Picker, UpstreamPools, ExchangeTracker, GatewayMetrics],
-          useFactory: (picker: Picker, pools: UpstreamPools, tracker: ExchangeTracker, metrics: GatewayMetrics) =>
-            new ProxyHandler(config, picker, pools, tracker, metrics, log),
-        },
-        {
-          provide: SessionHandler,
+          provide: ExchangeLifecycle,
           inject: [Picker, ExchangeTracker, GatewayMetrics],
-          useFactory: (picker: Picker, tracker: ExchangeTracker, metrics: GatewayMetrics) => new SessionHandler(config, picker, tracker, metrics, log),
+          useFactory: (picker: Picker, tracker: ExchangeTracker, metrics: GatewayMetrics) => new ExchangeLifecycle(config, picker, tracker, metrics, log),
         },
         RouteTableCheck,
         TrafficServer,

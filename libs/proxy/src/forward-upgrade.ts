@@ -25,24 +25,19 @@ export type UpgradeOutcome =
  * every kind (text, binary, ping/pong, close with its code and reason) pass through as bytes, and
  * `pipe` gives backpressure both ways. Whichever side closes or fails, both are closed.
  *
- * `onEstablished` runs once when the backend agreed (101) or refused (any other status, relayed to
- * the client as is); `onEnd` runs exactly once when the session or the attempt is over.
+ * `onOutcome` runs once: the backend agreed (101, the sockets are spliced), refused (any other
+ * status, relayed to the client as is, then the client is closed), or could not be reached
+ * (`failed`: nothing was written to the client, which stays open so the caller can try another
+ * backend or answer it).
  */
-export function forwardUpgrade(
-  client: Duplex,
-  clientHead: Buffer,
-  target: UpgradeTarget,
-  onEstablished: (outcome: UpgradeOutcome) => void,
-  onEnd: () => void,
-): void {
+export function forwardUpgrade(client: Duplex, clientHead: Buffer, target: UpgradeTarget, onOutcome: (outcome: UpgradeOutcome) => void): void {
   const url = new URL(target.origin);
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
+  let settled = false;
+  const settle = (outcome: UpgradeOutcome) => {
+    if (settled) return;
+    settled = true;
+    onOutcome(outcome);
   };
-  client.once('close', end);
 
   const upstreamRequest = request({
     host: url.hostname,
@@ -59,15 +54,13 @@ export function forwardUpgrade(
     upstreamRequest.setTimeout(0);
     if (client.destroyed) {
       upstream.destroy();
-      end();
       return;
     }
     client.write(statusLine(101, res.statusMessage) + rawHeaderLines(res.rawHeaders) + '\r\n');
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (clientHead.length > 0) upstream.write(clientHead);
     splice(client, upstream, target.idleTimeoutMs);
-    upstream.once('close', end);
-    onEstablished({ kind: 'upgraded' });
+    settle({ kind: 'upgraded' });
   });
 
   upstreamRequest.once('response', (res: IncomingMessage) => {
@@ -80,15 +73,15 @@ export function forwardUpgrade(
       for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}\r\n`);
     }
     client.write(statusLine(res.statusCode ?? 502, res.statusMessage) + lines.join('') + 'connection: close\r\n\r\n');
-    res.pipe(client); // close-delimited body
-    onEstablished({ kind: 'refused', status: res.statusCode ?? 502 });
+    client.once('finish', () => client.destroy()); // the answer is out: do not wait for the client to hang up
+    res.pipe(client); // close-delimited body: ends the client when the backend is done
+    settle({ kind: 'refused', status: res.statusCode ?? 502 });
   });
 
-  upstreamRequest.once('error', (error) => {
-    onEstablished({ kind: 'failed', error });
-    end();
-  });
-  client.once('close', () => upstreamRequest.destroy());
+  upstreamRequest.once('error', (error) => settle({ kind: 'failed', error }));
+  const dropUpstream = () => upstreamRequest.destroy();
+  client.once('close', dropUpstream);
+  upstreamRequest.once('close', () => client.off('close', dropUpstream));
   upstreamRequest.end();
 }
 

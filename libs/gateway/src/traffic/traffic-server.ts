@@ -4,9 +4,11 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { problem, writeRawProblem, type Logger } from '@lb/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GATEWAY_LOGGER } from '../tokens';
+import { UpstreamPools } from '@lb/proxy';
+import { ExchangeLifecycle } from './exchange-lifecycle';
 import { ExchangeTracker } from './exchange-tracker';
-import { ProxyHandler } from './proxy-handler';
-import { SessionHandler } from './session-handler';
+import { HttpTransport } from './http-transport';
+import { UpgradeTransport } from './upgrade-transport';
 
 /**
  * Owns the traffic listener: a bare node:http server (every path belongs to the backends; no
@@ -18,8 +20,8 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    private readonly handler: ProxyHandler,
-    private readonly sessions: SessionHandler,
+    private readonly lifecycle: ExchangeLifecycle,
+    private readonly pools: UpstreamPools,
     private readonly tracker: ExchangeTracker,
     @Inject(GATEWAY_LOGGER) private readonly log: Logger,
   ) {}
@@ -33,16 +35,17 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    const { config, lifecycle, pools } = this;
     const server = createServer(
       {
-        maxHeaderSize: this.config.GATEWAY_MAX_HEADER_BYTES,
-        headersTimeout: this.config.GATEWAY_CLIENT_HEADERS_TIMEOUT_MS,
+        maxHeaderSize: config.GATEWAY_MAX_HEADER_BYTES,
+        headersTimeout: config.GATEWAY_CLIENT_HEADERS_TIMEOUT_MS,
         requestTimeout: 0, // long uploads and long polls are bounded by the upstream timeouts instead
         keepAliveTimeout: 5_000,
       },
-      this.handler.handle,
+      (req, res) => lifecycle.run(new HttpTransport(req, res, config, pools)),
     );
-    server.on('upgrade', this.sessions.handle);
+    server.on('upgrade', (req, socket, head) => lifecycle.run(new UpgradeTransport(req, socket, head, config)));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { signToken, splitToken, withToken } from '@lb/balancing/token';
+import { BodyTooLargeError, failedBeforeSending, statusForUpstreamFailure, upstreamFailureCode } from '@lb/proxy';
+import { problem, requestIdFrom, type Logger } from '@lb/runtime';
+import type { GatewayConfig } from '../config';
+import type { HeldLease } from '../leases/lease-book';
+import type { GatewayMetrics } from '../metrics';
+import { matchRoute, type Route } from '../routing/route-table';
+import type { ExchangeTracker } from './exchange-tracker';
+import { gatewayProblems } from './gateway-problems';
+import type { Picker } from './picker';
+import type { AttemptOutcome, Transport } from './transport';
+
+interface Exchange {
+  readonly t: Transport;
+  readonly requestId: string;
+  readonly route: Route;
+  readonly startedAt: number;
+  /** Backends this exchange already failed on. */
+  readonly tried: string[];
+  lease?: HeldLease;
+  backend?: string;
+  upstreamError?: string;
+}
+
+/**
+ * The one lifecycle of every exchange, whatever carries it (a request, a stream, a WebSocket
+ * upgrade): admit (origin-form target, route, session cap, declared size), pick and reserve one
+ * slot, forward, and on a failure before anything reached the backend, eject it and retry on
+ * another one when the exchange can be replayed; release the slot exactly once when the exchange
+ * ends however it ends; record it once (metrics and one access line). Redirect mode answers 307
+ * with a signed token instead of forwarding. Transports (http-transport.ts, upgrade-transport.ts)
+ * only say how to answer and how to forward.
+ */
+export class ExchangeLifecycle {
+  private readonly problems: ReturnType<typeof gatewayProblems>;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly picker: Picker,
+    private readonly tracker: ExchangeTracker,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+  ) {
+    this.problems = gatewayProblems(config);
+  }
+
+  run(t: Transport): void {
+    const { req } = t;
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    t.identify(requestId);
+    // No open proxy: only origin-form targets ("/path?query") are forwarded, to registered backends.
+    if (req.url === undefined || req.url[0] !== '/') {
+      t.reject(this.problems.invalidTarget());
+      return;
+    }
+    const route = matchRoute(this.config.routes, req.headers.host, req.url);
+    if (!route) {
+      t.reject(problem(404, 'no-route', 'no route of this gateway matches this host and path'));
+      return;
+    }
+    if (this.tracker.full) {
+      t.reject(this.problems.tooManySessions(), { 'retry-after': '1' });
+      return;
+    }
+    const x: Exchange = { t, requestId, route, startedAt: performance.now(), tried: [] };
+    this.tracker.begin(route.pool);
+    if (t.kind === 'session') this.metrics.sessions.inc({ pool: route.pool });
+    t.onClose(() => this.end(x));
+    const refusal = t.admissionProblem();
+    if (refusal) {
+      t.reject(refusal.problem, refusal.headers);
+      return;
+    }
+    // WebSocket upgrades are always proxied: a redirect cannot carry a handshake across origins reliably.
+    if (route.mode === 'redirect' && t.redirect) void this.redirect(x);
+    else void this.attempt(x);
+  }
+
+  private async attempt(x: Exchange): Promise<void> {
+    let held: HeldLease | undefined;
+    try {
+      held = await this.picker.pick(x.route.pool, x.tried);
+    } catch (err) {
+      this.log.error({ err, reqId: x.requestId, pool: x.route.pool }, 'pick failed');
+      x.t.reject(this.problems.storeUnavailable(), { 'retry-after': '1' });
+      return;
+    }
+    if (x.t.clientGone) {
+      held?.release(); // the client left while we were picking
+      return;
+    }
+    if (!held) {
+      x.t.reject(this.problems.noBackend(x.route.pool, x.tried), x.tried.length > 0 ? {} : { 'retry-after': '1' });
+      return;
+    }
+    x.lease = held;
+    x.backend = held.lease.backendId;
+    x.t.forward(held.lease, x.requestId, (outcome) => this.afterAttempt(x, held, outcome));
+  }
+
+  private afterAttempt(x: Exchange, held: HeldLease, outcome: AttemptOutcome): void {
+    if (outcome.kind === 'delivered') return; // the exchange runs on; its end releases and records
+    if (x.t.clientGone) return; // the client went away: nothing to answer
+    const { error } = outcome;
+    const backend = held.lease.backendId;
+    const code = upstreamFailureCode(error);
+    x.upstreamError = code;
+    this.metrics.upstreamFailures.inc({ pool: x.route.pool, code });
+    if (outcome.responseStarted) {
+      this.log.warn({ reqId: x.requestId, backend, code }, 'upstream failed mid-response');
+      x.t.cut(error);
+      return;
+    }
+    if (error instanceof BodyTooLargeError || (error as { cause?: unknown }).cause instanceof BodyTooLargeError) {
+      x.t.reject(this.problems.bodyTooLarge(), { connection: 'close' });
+      return;
+    }
+    if (failedBeforeSending(error)) {
+      this.picker.eject(backend);
+      if (x.t.replayable() && x.tried.length < this.config.UPSTREAM_RETRIES) {
+        held.release();
+        x.lease = undefined;
+        x.tried.push(backend);
+        void this.attempt(x);
+        return;
+      }
+    }
+    this.log.warn({ reqId: x.requestId, backend, code }, 'upstream failed');
+    x.t.reject(this.problems.upstreamFailure(statusForUpstreamFailure(error), backend, code));
+  }
+
+  /**
+   * Redirect ("iterative") mode: decide, reserve a pending slot under a fresh token id (or decide
+   * locally while the store is away), answer 307 to the backend's public URL. The client repeats
+   * method and body there; the backend verifies the token and claims the slot, or it lapses.
+   */
+  private async redirect(x: Exchange): Promise<void> {
+    const keyRing = this.config.keyRing;
+    if (!keyRing) throw new Error('redirect route without REDIRECT_KEYS'); // refused at start
+    const tokenId = randomBytes(12).toString('base64url');
+    const ttlMs = this.config.REDIRECT_TOKEN_TTL_MS;
+    const decision = await this.picker.pickForRedirect(x.route.pool, x.tried, { tokenId, ttlMs }).catch((err: unknown) => {
+      this.log.error({ err, reqId: x.requestId, pool: x.route.pool }, 'pick failed');
+      return null;
+    });
+    if (decision === null) {
+      x.t.reject(this.problems.storeUnavailable(), { 'retry-after': '1' });
+      return;
+    }
+    if (x.t.clientGone) {
+      if (decision) this.picker.cancel(decision);
+      return;
+    }
+    if (!decision) {
+      x.t.reject(this.problems.noBackend(x.route.pool, x.tried), { 'retry-after': '1' });
+      return;
+    }
+    const { lease } = decision;
+    x.backend = lease.backendId;
+    const { pathAndQuery } = splitToken(x.t.req.url as string); // a token the client brought is not ours to pass on
+    const token = signToken(keyRing, { method: x.t.req.method as string, pathAndQuery, backendId: lease.backendId, expiresAt: Date.now() + ttlMs, tokenId });
+    x.t.redirect?.(`${lease.publicUrl}${withToken(pathAndQuery, token)}`);
+  }
+
+  private end(x: Exchange): void {
+    x.lease?.release();
+    x.t.abort(new Error('client closed the connection'));
+    if (x.t.kind === 'session') this.metrics.sessions.dec({ pool: x.route.pool });
+    this.tracker.end({
+      requestId: x.requestId,
+      method: x.t.req.method,
+      url: x.t.req.url,
+      pool: x.route.pool,
+      status: x.t.finalStatus(),
+      backend: x.backend,
+      startedAt: x.startedAt,
+      upstreamError: x.upstreamError,
+      kind: x.t.kind === 'session' ? 'session' : x.route.mode === 'redirect' ? 'redirect' : 'request',
+    });
+  }
+}
