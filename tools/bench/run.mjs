@@ -6,6 +6,7 @@
 //   npm run bench -- --quick               smoke run (short durations), report under .bench/
 //   npm run bench -- --only balance,bypass run some scenarios (report under .bench/ unless --docs)
 //   npm run bench -- --only faults         the fault scenario alone (issue 9)
+//   npm run bench -- --only hostile        CPU per MiB of 1-byte vs 64 KiB request-body chunks (issue 10)
 //   npm run bench -- --report-only .bench/results/<run>   rebuild a report from raw results
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { detectTools } from './lib/stack.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Scenario names in run order, with their number in the issue. */
-const SCENARIOS = ['throughput', 'balance', 'bypass', 'scaleout', 'sessions', 'redirect', 'faults'];
+const SCENARIOS = ['throughput', 'balance', 'bypass', 'scaleout', 'sessions', 'redirect', 'faults', 'hostile'];
 
 /** The builds a scenario runs (dist/apps/<app>/main.js). */
 const APPS = ['gateway', 'registry', 'backend-sim'];
@@ -182,6 +183,7 @@ async function main() {
     sessions: async () => (await import('./scenarios/sessions.mjs')).runSessions(ctx),
     redirect: async () => (await import('./scenarios/redirect.mjs')).runRedirect(ctx),
     faults: async () => (await import('./scenarios/faults.mjs')).runFaults(ctx),
+    hostile: async () => (await import('./scenarios/hostile.mjs')).runHostile(ctx),
   };
   /** @type {Record<string, any>} */
   const results = {};

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FASTIFY_REQUEST_ID_OPTIONS, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
+import { FASTIFY_REQUEST_ID_OPTIONS, fastifyListenerOptions, listenerTimeoutsFrom, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
 import { BackendSimModule, type BackendSimDeps } from './backend-sim.module';
@@ -33,8 +33,9 @@ export async function bootstrapBackendSim(config: BackendSimConfig, deps: Backen
   // follows in the onRequest hook). The check is a provider, known once the app exists; no request
   // can arrive before listen().
   let tokens: GatewayTokenCheck | undefined;
+  const options = { ...FASTIFY_REQUEST_ID_OPTIONS, ...fastifyListenerOptions(listenerTimeoutsFrom(config)) };
   const adapter = new FastifyAdapter(
-    config.REQUIRE_GATEWAY_TOKEN ? { ...FASTIFY_REQUEST_ID_OPTIONS, rewriteUrl: (req: IncomingMessage) => tokens?.rewriteUrl(req) ?? req.url ?? '/' } : FASTIFY_REQUEST_ID_OPTIONS,
+    config.REQUIRE_GATEWAY_TOKEN ? { ...options, rewriteUrl: (req: IncomingMessage) => tokens?.rewriteUrl(req) ?? req.url ?? '/' } : options,
   );
   const app = await NestFactory.create<NestFastifyApplication>(BackendSimModule.register(config, deps), adapter, { bufferLogs: true });
   tokens = app.get(GatewayTokenCheck);

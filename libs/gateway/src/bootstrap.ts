@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FASTIFY_REQUEST_ID_OPTIONS, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
+import { FASTIFY_REQUEST_ID_OPTIONS, fastifyListenerOptions, listenerTimeoutsFrom, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
 import type { GatewayConfig } from './config';
 import { GatewayModule, type GatewayDeps } from './gateway.module';
 import { GATEWAY_LOGGER } from './tokens';
@@ -19,7 +19,7 @@ export interface RunningGateway {
 
 /** Starts one gateway: admin app on GATEWAY_ADMIN_PORT, traffic listener on GATEWAY_PORT (0 = ephemeral). */
 export async function bootstrapGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
-  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config, deps), new FastifyAdapter(FASTIFY_REQUEST_ID_OPTIONS), {
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(config, deps), new FastifyAdapter({ ...FASTIFY_REQUEST_ID_OPTIONS, ...fastifyListenerOptions(listenerTimeoutsFrom(config)) }), {
     bufferLogs: true,
   });
   const log = app.get<symbol, Logger>(GATEWAY_LOGGER);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isValidName, NAME_RULE, POLICIES } from '@lb/balancing';
 import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
 import { REDIS_ENV, redisConnectionFrom, type RedisConnection } from '@lb/balancing/redis';
-import { bool, bytes, ConfigError, logLevel, ms, nonNegativeInt, port, positiveInt, z } from '@lb/runtime';
+import { bool, bytes, ConfigError, LISTENER_TIMEOUT_ENV, logLevel, ms, nonNegativeInt, port, positiveInt, z } from '@lb/runtime';
 import { MODES, parseRoutes, type Route } from './routing/route-table';
 
 /** The only list of variables the gateway reads. */
@@ -49,6 +49,8 @@ export const GatewayEnv = z.object({
   GATEWAY_MAX_HEADER_BYTES: positiveInt(1024 * 1024).default(16 * 1024),
   /** Time a client has to send its request headers (slow-loris guard). */
   GATEWAY_CLIENT_HEADERS_TIMEOUT_MS: ms.default(30_000),
+  /** Slow-client guards of the admin listener (/health, /metrics): HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS. */
+  ...LISTENER_TIMEOUT_ENV,
   /** Concurrent exchanges (requests, SSE streams, long polls, WebSockets) one gateway holds; past it: 503. */
   GATEWAY_MAX_SESSIONS: positiveInt(10_000_000).default(100_000),
   /** A WebSocket with no bytes either way for this long is closed (0: never). */

@@ -4,3 +4,5 @@ export * from './upstream-pools';
 export * from './forward-request';
 export * from './body-limit';
 export * from './forward-upgrade';
+export * from './chunk-coalescer';
+export * from './unforwardable';

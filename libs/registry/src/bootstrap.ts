@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
-import { FASTIFY_REQUEST_ID_OPTIONS, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
+import { FASTIFY_REQUEST_ID_OPTIONS, fastifyListenerOptions, listenerTimeoutsFrom, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
 import type { RegistryConfig } from './config';
 import { acceptJsonBodiesOnly } from './http/json-bodies';
 import { type RegistryDeps, RegistryModule } from './registry.module';
@@ -23,7 +23,7 @@ export async function bootstrapRegistry(config: RegistryConfig, deps: RegistryDe
   const bodyLimit = config.REGISTRY_MAX_BODY_BYTES;
   const app = await NestFactory.create<NestFastifyApplication>(
     RegistryModule.register(config, deps),
-    new FastifyAdapter({ bodyLimit, ...FASTIFY_REQUEST_ID_OPTIONS }),
+    new FastifyAdapter({ bodyLimit, ...FASTIFY_REQUEST_ID_OPTIONS, ...fastifyListenerOptions(listenerTimeoutsFrom(config)) }),
     { bufferLogs: true, bodyParser: false },
   );
   const log = app.get<symbol, Logger>(REGISTRY_LOGGER);

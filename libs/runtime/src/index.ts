@@ -5,3 +5,4 @@ export * from './problem.filter';
 export * from './nest-logging';
 export * from './main-helpers';
 export * from './request-id';
+export * from './listener-timeouts';

@@ -15,6 +15,18 @@ export const REDACT_PATHS = [
   'registryToken',
 ];
 
+/**
+ * A request target as access logs write it: the path, and in place of a query `?[redacted]`.
+ * Any parameter can carry a credential (an API key, a redirect token, a signed URL's signature, an
+ * OAuth code, a bare `?<token>`), and a gateway cannot know its backends' parameter names, so
+ * neither values nor names are kept; the path is what requests are grouped and searched by.
+ */
+export function redactQuery(url: string | undefined): string | undefined {
+  const at = url?.indexOf('?') ?? -1;
+  if (url === undefined || at < 0 || at === url.length - 1) return url;
+  return `${url.slice(0, at)}?[redacted]`;
+}
+
 export interface LoggerSettings {
   readonly service: string;
   readonly level: string;

@@ -38,7 +38,7 @@ describe('PinoNestLogger', () => {
 });
 
 describe('logRequests', () => {
-  it('writes one access line per request with its id and status, at warn for 4xx, and none for /health', async () => {
+  it('writes one access line per request with its id, status and query redacted, at warn for 4xx, and none for /health', async () => {
     const { lines, logger } = capture();
     const app = Fastify({ genReqId: (req) => String(req.headers['x-request-id'] ?? 'generated') });
     logRequests(app, logger);
@@ -46,15 +46,16 @@ describe('logRequests', () => {
     app.get('/v1/things', async () => ({ things: [] }));
     try {
       await app.inject({ url: '/health' });
-      await app.inject({ url: '/v1/things?limit=2', headers: { 'x-request-id': 'trace-1' } });
+      await app.inject({ url: '/v1/things?limit=2&token=s3cret-in-the-query', headers: { 'x-request-id': 'trace-1' } });
       await app.inject({ url: '/missing' });
       await flush();
     } finally {
       await app.close();
     }
     expect(lines).toEqual([
-      expect.objectContaining({ level: 'info', msg: 'request completed', req: { id: 'trace-1', method: 'GET', url: '/v1/things?limit=2' }, res: { statusCode: 200 } }),
+      expect.objectContaining({ level: 'info', msg: 'request completed', req: { id: 'trace-1', method: 'GET', url: '/v1/things?[redacted]' }, res: { statusCode: 200 } }),
       expect.objectContaining({ level: 'warn', msg: 'request completed', req: expect.objectContaining({ url: '/missing' }), res: { statusCode: 404 } }),
     ]);
+    expect(JSON.stringify(lines)).not.toContain('s3cret');
   });
 });

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from './logger';
+import { redactQuery, type Logger } from './logger';
 
 /*
  * Why not nestjs-pino: its middleware runs every request inside an AsyncLocalStorage, and on
@@ -66,7 +66,7 @@ export class PinoNestLogger implements LoggerService {
 
 /**
  * One JSON access line per answered request of a Fastify app: its id (see requestIdFrom), method,
- * URL, status and time, at warn for 4xx and error for 5xx. Install before the app listens.
+ * URL (query redacted, see redactQuery), status and time, at warn for 4xx and error for 5xx. Install before the app listens.
  */
 export function logRequests(fastify: FastifyInstance, logger: Logger): void {
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -75,7 +75,7 @@ export function logRequests(fastify: FastifyInstance, logger: Logger): void {
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
       logger[level](
         {
-          req: { id: request.id, method: request.method, url: request.url },
+          req: { id: request.id, method: request.method, url: redactQuery(request.url) },
           res: { statusCode: status },
           responseTime: Math.round(reply.elapsedTime),
         },

@@ -49,7 +49,7 @@ export function writeReport(o) {
       '',
     );
   }
-  md.push(`## Goals (issues 3, 4, 5${results.faults ? ', 9' : ''}) against this run`, '');
+  md.push(`## Goals (issues 3, 4, 5${results.faults ? ', 9' : ''}${results.hostile ? ', 10' : ''}) against this run`, '');
   md.push('| goal | measured | met? |', '|---|---|---|');
   for (const g of goals(results)) md.push(`| ${g.goal} | ${g.measured} | ${g.met === null ? 'n/a' : g.met ? 'yes' : '**no**'} |`);
   md.push('');
@@ -296,13 +296,40 @@ export function writeReport(o) {
   const fa = results.faults;
   if (fa) md.push(...faultsSection(fa, run, chart));
 
+  // ------------------------------------------------------------ 8 hostile
+  const ho = results.hostile;
+  if (ho) md.push(...hostileSection(ho));
+
   md.push('## Reproduce', '');
-  md.push('```sh', 'apt-get update && apt-get install -y nginx haproxy wrk redis-server   # peers and wrk are optional: skipped / Node fallback', 'npm ci', 'npm run bench                 # full run, ~20 min, writes docs/benchmarks/<date>.md', 'npm run bench -- --quick      # smoke run, ~4 min, report under .bench/results/<run>/', 'npm run bench -- --only faults   # the fault scenario alone, ~4 min', '```', '');
+  md.push('```sh', 'apt-get update && apt-get install -y nginx haproxy wrk redis-server   # peers and wrk are optional: skipped / Node fallback', 'npm ci', 'npm run bench                 # full run, ~20 min, writes docs/benchmarks/<date>.md', 'npm run bench -- --quick      # smoke run, ~4 min, report under .bench/results/<run>/', 'npm run bench -- --only faults   # the fault scenario alone, ~4 min', 'npm run bench -- --only hostile  # request bodies in 1-byte vs 64 KiB chunks, ~2 min', '```', '');
   md.push('Configs the bench wrote for this run: `.bench/conf/' + run.runId + '/` (nginx.conf / haproxy.cfg per instance); logs of every process: `.bench/logs/' + run.runId + '/`.', '');
 
   writeFileSync(reportPath, `${md.join('\n')}\n`);
   if (o.toDocs) updateIndex(docsDir);
   return reportPath;
+}
+
+/**
+ * Section 8: CPU per MiB of request body by chunk size, per process, through the gateway, straight
+ * to the backend and into a bare node:http reader.
+ * @param {any} ho  results.hostile
+ */
+function hostileSection(ho) {
+  const md = ['## 8. Hostile input: request bodies in 1-byte chunks (issue 10)', ''];
+  if (ho.failed) return [...md, `Failed: \`${firstLine(ho.failed)}\``, ''];
+  md.push(
+    `POST of chunked bodies (${ho.settings.client}); ${ho.settings.mib[1]} MiB in 1-byte chunks and ${ho.settings.mib[65536]} MiB in 64 KiB chunks per target and round; ${ho.settings.rounds} round(s), median. ` +
+      'gateway: through a gateway to a backend-sim\'s `/echo` (the body goes up, the echo comes back); backend: the same uploads straight to the backend-sim; node floor: a bare node:http server that reads each body and answers 200 (the cost of Node\'s HTTP parser alone).',
+    '',
+  );
+  md.push('| target | chunks | CPU ms per MiB of body (median) | MiB/s | others\' latency meanwhile (p50 / max ms) | other load (cores) |', '|---|---:|---|---:|---|---:|');
+  for (const r of ho.summary) {
+    const cpu = Object.entries(r.cpuMsPerMiB).map(([who, v]) => `${who} ${fmt(/** @type {number} */ (v), 1)}`).join(', ');
+    const others = r.othersLatencyMs ? `${fmt(r.othersLatencyMs.p50, 1)} / ${fmt(r.othersLatencyMs.max, 1)}${r.othersLatencyMs.failures ? ` (${r.othersLatencyMs.failures} failed)` : ''}` : '';
+    md.push(`| ${r.target} | ${r.chunkBytes === 1 ? '1 B' : `${r.chunkBytes / 1024} KiB`} | ${cpu} | ${fmt(r.mibPerSecond, 2)} | ${others} | ${flag(r.foreignCores)} |`);
+  }
+  md.push('', `Gateway CPU per MiB, 1-byte / 64 KiB chunks = **${fmt(ho.ratio, 1)}x** (goal: at most 5x); Node's parser alone accounts for ${fmt(ho.floorShare * 100, 0)} % of the gateway's 1-byte figure.`, '');
+  return md;
 }
 
 /** The options of the run as typed: " -- --quick --only faults --faults 1,4". @param {any} run @param {Record<string, any>} results */
@@ -325,6 +352,7 @@ function foreignWorst(r) {
   for (const s of Object.values(r.throughput?.summary ?? {})) xs.push(/** @type {any} */ (s).foreignCores);
   for (const k of ['balance', 'bypass']) for (const run of r[k]?.runs ?? []) xs.push(run.cpu?.foreignCores);
   for (const s of Object.values(r.redirect?.summary ?? {})) xs.push(/** @type {any} */ (s).foreignCores);
+  for (const run of r.hostile?.summary ?? []) xs.push(run.foreignCores);
   xs.push(r.sessions?.cpu?.foreignCores);
   for (const st of r.faults?.steps ?? []) xs.push(st.cpu?.foreignCores);
   return Math.max(0, ...xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)));
@@ -402,6 +430,8 @@ export function goals(r) {
   }
   const rd = r.redirect;
   if (rd && !rd.failed) out.push({ goal: 'redirect decisions/s >= 2 x proxied requests/s', measured: `${fmt(rd.ratio, 2)}x (${fmtInt(rd.summary.redirect.rps)} vs ${fmtInt(rd.summary.proxy.rps)})`, met: rd.ratio >= 2 });
+  const ho = r.hostile;
+  if (ho && !ho.failed) out.push({ goal: 'gateway CPU per MiB of request body: 1-byte chunks within 5x of 64 KiB chunks', measured: `${fmt(ho.ratio, 1)}x (Node's parser alone: ${fmt(ho.floorShare * 100, 0)} % of the 1-byte figure)`, met: ho.ratio <= 5 });
   for (const st of r.faults?.steps ?? []) {
     const goal = `faults ${st.n}, ${st.title}: ${st.goal}`;
     if (st.sent === undefined) out.push({ goal, measured: `not measured: ${firstLine(st.error ?? 'no result')}`, met: false });

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '@lb/runtime';
+import { redactQuery, type Logger } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 
@@ -17,7 +17,8 @@ export interface FinishedExchange {
 
 /**
  * Counts exchanges in flight (for the session cap and the drain on shutdown) and records each one
- * that ends: metrics, and one JSON access line with its request id.
+ * that ends: metrics, and one JSON access line with its request id (the query redacted: it may carry
+ * credentials, see redactQuery).
  */
 export class ExchangeTracker {
   private count = 0;
@@ -50,7 +51,7 @@ export class ExchangeTracker {
     if (!this.config.GATEWAY_ACCESS_LOG) return;
     this.log.info(
       {
-        req: { id: x.requestId, method: x.method, url: x.url },
+        req: { id: x.requestId, method: x.method, url: redactQuery(x.url) },
         res: { statusCode: x.status },
         pool: x.pool,
         backend: x.backend,

@@ -1,3 +1,4 @@
+import type { UnforwardableReason } from '@lb/proxy';
 import { problem, type Problem } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 
@@ -9,6 +10,9 @@ export function gatewayProblems(config: GatewayConfig) {
         field: 'request-target',
         allowed: 'a path starting with "/"',
       }),
+    /** A request Node accepted but that cannot be forwarded as sent (see unforwardableReason): never a backend's failure. */
+    unforwardable: ({ field, detail, allowed, status }: UnforwardableReason): Problem =>
+      problem(status, status === 501 ? 'unsupported-transfer-coding' : 'malformed-request', detail, { field, allowed }),
     tooManySessions: (): Problem =>
       problem(503, 'too-many-sessions', `this gateway holds its limit of ${config.GATEWAY_MAX_SESSIONS} concurrent sessions`),
     bodyTooLarge: (): Problem =>

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { problem, writeRawProblem, type Logger } from '@lb/runtime';
+import { answerClientError, httpServerTimeouts, type Logger } from '@lb/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GATEWAY_LOGGER } from '../tokens';
 import { UpstreamPools } from '@lb/proxy';
@@ -39,14 +39,15 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
     const server = createServer(
       {
         maxHeaderSize: config.GATEWAY_MAX_HEADER_BYTES,
-        headersTimeout: config.GATEWAY_CLIENT_HEADERS_TIMEOUT_MS,
-        requestTimeout: 0, // long uploads and long polls are bounded by the upstream timeouts instead
+        // No whole-request deadline: long uploads are bounded by the upstream timeouts instead.
+        ...httpServerTimeouts({ headersTimeoutMs: config.GATEWAY_CLIENT_HEADERS_TIMEOUT_MS, requestTimeoutMs: 0 }),
         keepAliveTimeout: 5_000,
       },
       (req, res) => lifecycle.run(new HttpTransport(req, res, config, pools)),
     );
     server.on('upgrade', (req, socket, head) => lifecycle.run(new UpgradeTransport(req, socket, head, config)));
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    // Malformed requests, oversized headers and slow clients get problem+json like every other error.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, config.GATEWAY_MAX_HEADER_BYTES));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -72,20 +73,5 @@ export class TrafficServer implements OnApplicationBootstrap, BeforeApplicationS
     if (this.tracker.inFlight > 0) this.log.warn({ inFlight: this.tracker.inFlight }, 'drain timeout: cutting remaining connections');
     server.closeAllConnections();
     await closed;
-  }
-
-  /** Malformed requests and oversized headers get problem+json like every other error. */
-  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    if (err.code === 'HPE_HEADER_OVERFLOW') {
-      writeRawProblem(socket, problem(431, 'headers-too-large', `request headers are limited to ${this.config.GATEWAY_MAX_HEADER_BYTES} bytes`, { field: 'headers' }));
-    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      writeRawProblem(socket, problem(408, 'request-timeout', 'the request headers did not arrive in time'));
-    } else {
-      writeRawProblem(socket, problem(400, 'malformed-request', 'the request is not valid HTTP/1.1'));
-    }
   }
 }
