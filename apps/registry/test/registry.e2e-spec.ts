@@ -429,3 +429,93 @@ describe.each<StoreKind>(['memory', 'redis'])('registry with declared pools on t
     expect(accepted.status).toBe(201);
   });
 });
+
+describe.each<StoreKind>(['memory', 'redis'])('bounded registration on the %s store', (kind) => {
+  const CAP = 3;
+  // The lowest heartbeat limit the registry accepts for a 60 s TTL (what an agent sends at its rhythm).
+  const BEATS_PER_S = 12;
+  let h: Harness;
+  const register = (body: Record<string, unknown>) => call(h.registry, 'POST', '/v1/backends', { body });
+  const beat = (id: string) => call(h.registry, 'POST', `/v1/backends/${id}/heartbeat`, { body: { active: 1 } });
+
+  beforeAll(async () => {
+    h = await startRegistry(kind, {
+      LIVENESS_TTL_MS: '60000',
+      REGISTRY_MAX_BACKENDS_PER_POOL: String(CAP),
+      REGISTRY_HEARTBEATS_PER_S: String(BEATS_PER_S),
+      REGISTRY_HEARTBEAT_BURST: String(BEATS_PER_S),
+      REGISTRY_ANONYMOUS_REGISTRATIONS_PER_S: '0.01',
+      REGISTRY_ANONYMOUS_REGISTRATION_BURST: '2',
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuses a new backend in a full pool with 409 pool-full; one already there registers again', async () => {
+    const pool = uniqueId('capped');
+    const ids = [1, 2, 3].map((i) => uniqueId(`in${i}`));
+    for (const id of ids) expect((await register({ id, pool, url: url(8130) })).status).toBe(201);
+
+    const refused = await register({ id: uniqueId('extra'), pool, url: url(8130) });
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toContain(PROBLEM);
+    expect(refused.body).toMatchObject({ type: 'urn:lb:problem:pool-full', status: 409, field: 'pool', allowed: `at most ${CAP} backends per pool` });
+
+    // Re-registering (an agent after an eviction) is never refused by the cap, and may change the record.
+    const again = await register({ id: ids[0], pool, url: url(8131), weight: 2 });
+    expect(again.status).toBe(201);
+    expect((await call(h.registry, 'GET', `/v1/backends/${ids[0]}`)).body).toMatchObject({ url: url(8131), weight: 2 });
+
+    // A backend moving in from another pool is new to this one: refused, and it stays where it was.
+    const elsewhere = uniqueId('elsewhere');
+    const mover = uniqueId('mover');
+    await register({ id: mover, pool: elsewhere, url: url(8132) });
+    expect((await register({ id: mover, pool, url: url(8132) })).status).toBe(409);
+    expect((await call(h.registry, 'GET', `/v1/backends/${mover}`)).body.pool).toBe(elsewhere);
+
+    // Room again once one leaves.
+    expect((await call(h.registry, 'DELETE', `/v1/backends/${ids[1]}`)).status).toBe(204);
+    expect((await register({ id: mover, pool, url: url(8132) })).status).toBe(201);
+    expect((await call(h.registry, 'GET', `/v1/backends?pool=${pool}`)).body.backends).toHaveLength(CAP);
+  });
+
+  it.each([0.001, 1e-300])('refuses weight %p, naming the field and the range allowed', async (weight) => {
+    const refused = await register({ id: uniqueId('light'), url: url(8133), weight });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ status: 400, field: 'weight', allowed: 'expected a number from 0.01 to 1000' });
+  });
+
+  it('accepts the smallest weight allowed', async () => {
+    expect((await register({ id: uniqueId('lightest'), url: url(8133), weight: 0.01 })).status).toBe(201);
+  });
+
+  it('answers a backend that beats far too fast 429 with Retry-After, while another backend\u2019s beats are answered 200', async () => {
+    const [noisy, quiet] = [uniqueId('noisy'), uniqueId('quiet')];
+    for (const id of [noisy, quiet]) expect((await register({ id, url: url(8134) })).status).toBe(201);
+    const quietBeats = async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await beat(quiet)).status);
+      return statuses;
+    };
+    // A hundred beats at once from one backend, and the other's usual beats meanwhile.
+    const [flood, quietStatuses] = await Promise.all([Promise.all(Array.from({ length: 100 }, () => beat(noisy))), quietBeats()]);
+
+    expect(quietStatuses).toEqual([200, 200, 200]);
+    const refused = flood.filter((answer) => answer.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(flood.every((answer) => answer.status === 200 || answer.status === 429)).toBe(true);
+    expect(refused[0].headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(refused[0].headers.get('content-type')).toContain(PROBLEM);
+    expect(refused[0].body).toMatchObject({ type: 'urn:lb:problem:rate-limited', status: 429, title: 'Too Many Requests' });
+  });
+
+  it('bounds registrations without an id per client address', async () => {
+    const pool = uniqueId('anonymous');
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await register({ pool, url: url(8135) })).status);
+    expect(statuses).toEqual([201, 201, 429]);
+    // One with an id is counted on its own.
+    expect((await register({ id: uniqueId('named'), pool, url: url(8135) })).status).toBe(201);
+  });
+});

@@ -1,7 +1,7 @@
-import { MAX_WEIGHT, NAME_PATTERN, NAME_RULE } from '@lb/balancing';
+import { BackendWeight, NAME_PATTERN, NAME_RULE, WEIGHT_RULE } from '@lb/balancing';
 import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
 import { REDIS_ENV } from '@lb/balancing/redis';
-import { bool, httpUrl, logLevel, ms, port, positiveInt, positiveNumber, secret, z } from '@lb/runtime';
+import { bool, httpUrl, LISTENER_TIMEOUT_ENV, logLevel, ms, port, positiveInt, positiveNumber, secret, z } from '@lb/runtime';
 
 /** An origin gateways can reach: the registry refuses a URL with a path, so refuse it here first. */
 const originUrl = httpUrl.refine((v) => new URL(v).pathname === '/' && !new URL(v).search && !new URL(v).hash, {
@@ -30,11 +30,14 @@ export const BackendSimEnv = z
     /** Default: NOMAD_ALLOC_ID, else sim-<hostname>-<port>. */
     BACKEND_ID: name.optional(),
     BACKEND_POOL: name.default('default'),
-    BACKEND_WEIGHT: positiveNumber.refine((n) => n <= MAX_WEIGHT, { message: `expected a positive number up to ${MAX_WEIGHT}` }).default(1),
+    /** The registry's range (the wire contract's), so a weight the registry would refuse stops the start instead. */
+    BACKEND_WEIGHT: z.string().trim().regex(/^\d+(\.\d+)?$/, { message: WEIGHT_RULE }).transform(Number).pipe(BackendWeight).default(1),
     /** Multiplies /work and /cpu durations: 2 simulates a machine half as fast. */
     BACKEND_SLOWDOWN: positiveNumber.default(1),
     /** Largest ?ms a request may ask for. */
     BACKEND_MAX_WORK_MS: ms.default(600_000),
+    /** Slow-client guards (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS): they end once a request is read, so long work, polls, SSE and WebSockets are never cut. */
+    ...LISTENER_TIMEOUT_ENV,
     /** Run the agent: register with the registry, beat liveness, report load. */
     BACKEND_REGISTER: bool.default(true),
     /**

@@ -10,3 +10,4 @@ export * from './core/policies';
 export * from './agent';
 export * from './store/store-guard';
 export * from './core/eviction-plan';
+export * from './core/health-state';

@@ -13,8 +13,10 @@ import { PoolsController } from './backends/pools.controller';
 import type { RegistryConfig } from './config';
 import { HealthController } from './health/health.controller';
 import { BalancingErrorsInterceptor } from './http/balancing-errors.interceptor';
+import { RateLimits } from './limits/rate-limits';
 import { MetricsController } from './metrics/metrics.controller';
 import { RegistryMetrics } from './metrics/registry-metrics';
+import { HealthChecker } from './health-checks/health-checker.service';
 import { StoreTrouble } from './sweeper/store-trouble';
 import { Sweeper } from './sweeper/sweeper.service';
 import { REGISTRY_CONFIG, REGISTRY_LOGGER } from './tokens';
@@ -45,8 +47,10 @@ export class RegistryModule {
         { provide: REGISTRY_CONFIG, useValue: config },
         { provide: REGISTRY_LOGGER, useValue: logger },
         BackendsService,
+        { provide: RateLimits, useValue: new RateLimits(config) },
         RegistryMetrics,
         { provide: StoreTrouble, useValue: new StoreTrouble() },
+        HealthChecker,
         Sweeper,
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_GUARD, useClass: BearerTokenGuard },

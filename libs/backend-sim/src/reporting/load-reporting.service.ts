@@ -72,6 +72,9 @@ export class LoadReporting implements BeforeApplicationShutdown {
           publicUrl: me.publicUrl,
           weight: me.weight,
           metadata: { kind: 'backend-sim', slowdown: String(this.config.BACKEND_SLOWDOWN) },
+          // Liveness, not readiness: this backend is ready once it has registered, which is what
+          // the registry's check decides.
+          healthPath: '/health/live',
         },
         reporter: toStore,
         logger: this.log,

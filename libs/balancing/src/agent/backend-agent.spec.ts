@@ -1,5 +1,5 @@
 import type { HeartbeatResponse, RegisterBackendRequest, RegistrationResponse } from '../api/registry-api';
-import { BackendAgent, type BackendAgentOptions } from './backend-agent';
+import { BackendAgent, type BackendAgentOptions, peakHeartbeatsPerSecond } from './backend-agent';
 import { FakeScheduler, flushPromises } from './fake-scheduler';
 import { RegistryError, type RegistryClient } from './registry-client';
 
@@ -13,6 +13,8 @@ class FakeRegistry implements RegistryClient {
   readonly calls: Call[] = [];
   readonly known = new Set<string>();
   reachable = true;
+  /** Answers every call with this refusal until cleared (e.g. a 429). */
+  refusal: RegistryError | undefined;
   private generated = 0;
 
   async register(request: RegisterBackendRequest): Promise<RegistrationResponse> {
@@ -45,6 +47,7 @@ class FakeRegistry implements RegistryClient {
 
   private assertReachable(): void {
     if (!this.reachable) throw new RegistryError('LB_REGISTRY_UNREACHABLE', 'connect ECONNREFUSED');
+    if (this.refusal) throw this.refusal;
   }
 }
 
@@ -68,9 +71,9 @@ describe('BackendAgent', () => {
     expect(agent.state).toBe('registered');
     expect(registry.calls[0]).toEqual({ op: 'register', request: { id: 'b1', pool: 'p', url: 'http://10.0.0.1:8101' } });
     agent.setActive(4);
-    await flushPromises();
+    await scheduler.advance(100); // reported once the gap after the registration's report has passed
     registry.calls.length = 0;
-    await scheduler.advance(3_000);
+    await scheduler.advance(2_900);
     expect(registry.calls).toEqual([
       { op: 'heartbeat', id: 'b1', active: 4 },
       { op: 'heartbeat', id: 'b1', active: 4 },
@@ -115,16 +118,17 @@ describe('BackendAgent', () => {
   it('reports count changes coalesced through heartbeats when no other reporter is given', async () => {
     const { registry, scheduler, agent } = setup();
     await agent.start();
+    await scheduler.advance(100);
     registry.calls.length = 0;
     for (let i = 0; i < 1_000; i++) agent.connectionOpened();
     await flushPromises();
-    // The first change goes out at once; the rest ride on one follow-up, 100 ms later (an HTTP
-    // heartbeat each, so a busy backend is paced).
+    // The first change after a quiet spell goes out at once; the rest ride on one follow-up, 100 ms
+    // later (an HTTP heartbeat each, so a busy backend is paced), and so do changes right after it.
     expect(registry.heartbeats()).toEqual([1]);
     await scheduler.advance(100);
     for (let i = 0; i < 990; i++) agent.connectionClosed();
     await scheduler.advance(100);
-    expect(registry.heartbeats()).toEqual([1, 1_000, 999, 10]);
+    expect(registry.heartbeats()).toEqual([1, 1_000, 10]);
   });
 
   it('re-registers when a count report is answered "unknown"', async () => {
@@ -132,10 +136,59 @@ describe('BackendAgent', () => {
     await agent.start();
     registry.known.clear();
     agent.setActive(3);
-    await scheduler.advance(100);
+    await scheduler.advance(200);
     // register + count re-sent (0), then the report of 3 finds the record gone: register + re-send 3.
     expect(registry.ops()).toEqual(['register', 'heartbeat', 'heartbeat', 'register', 'heartbeat']);
     expect(registry.calls.at(-1)).toEqual({ op: 'heartbeat', id: 'b1', active: 3 });
+  });
+
+  it('never sends more heartbeats in any second than peakHeartbeatsPerSecond, however busy the backend', async () => {
+    const { registry, scheduler, agent } = setup();
+    const sentAt: number[] = [];
+    const heartbeat = registry.heartbeat.bind(registry);
+    registry.heartbeat = (id, active) => {
+      sentAt.push(scheduler.now);
+      return heartbeat(id, active);
+    };
+    await agent.start();
+    // Changes every millisecond, then every 150 ms (each one after the last report has ended).
+    for (let t = 0; t < 2_000; t++) {
+      agent.setActive(t % 7);
+      await scheduler.advance(1);
+    }
+    for (let t = 0; t < 20; t++) {
+      agent.setActive(t);
+      await scheduler.advance(150);
+    }
+    const mostInOneSecond = Math.max(...sentAt.map((from) => sentAt.filter((at) => at >= from && at <= from + 1_000).length));
+    expect(mostInOneSecond).toBeLessThanOrEqual(peakHeartbeatsPerSecond(1_000));
+    expect(registry.heartbeats().at(-1)).toBe(19); // and the last count arrived
+  });
+
+  it('waits out a 429\u2019s Retry-After before registering, beating or reporting again', async () => {
+    const { registry, scheduler, agent } = setup();
+    registry.refusal = new RegistryError('LB_REGISTRY_REFUSED', 'registry POST /v1/backends answered 429', 429, 5_000);
+    await agent.start();
+    expect(scheduler.pendingDelays()).toEqual([5_000]); // not the 500 ms backoff
+    registry.refusal = undefined;
+    await scheduler.advance(5_000);
+    expect(agent.state).toBe('registered');
+
+    await scheduler.advance(100); // t = 5100
+    registry.refusal = new RegistryError('LB_REGISTRY_REFUSED', 'registry POST /v1/backends/b1/heartbeat answered 429', 429, 3_000);
+    agent.setActive(1); // sent at once and refused: the next report waits until 8100
+    await flushPromises();
+    registry.calls.length = 0;
+    await scheduler.advance(2_999);
+    // Only the beat due at 6000, refused too: the next one waits until 9000, not the usual 7000.
+    expect(registry.heartbeats()).toEqual([1]);
+    registry.refusal = undefined;
+    await scheduler.advance(1);
+    expect(registry.heartbeats()).toEqual([1, 1]); // the held-off report, at 8100
+    await scheduler.advance(899);
+    expect(registry.heartbeats()).toEqual([1, 1]);
+    await scheduler.advance(1);
+    expect(registry.heartbeats()).toEqual([1, 1, 1]); // the beat, at 9000
   });
 
   it('sends changes to a pluggable reporter, while beats still carry the count', async () => {

@@ -2,7 +2,7 @@ import type { RegisterBackendRequest, RegistrationResponse } from '../api/regist
 import { errorMessage, silentAgentLogger, type AgentLogger } from './agent-logger';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './backoff';
 import { CoalescedReporter, type ActiveReporter } from './coalesced-reporter';
-import type { RegistryClient } from './registry-client';
+import { retryAfterOf, type RegistryClient } from './registry-client';
 import { realScheduler, settleWithin, type Scheduler } from './scheduler';
 
 export interface BackendAgentOptions {
@@ -31,6 +31,21 @@ export interface BackendAgentOptions {
 }
 
 export type AgentState = 'idle' | 'registering' | 'registered' | 'stopped';
+
+/** Count reports that ride on registry heartbeats start at least this far apart. */
+const HEARTBEAT_REPORT_GAP_MS = 100;
+/** No beat comes sooner than this after the last, whatever the registry advises. */
+const MIN_BEAT_INTERVAL_MS = 50;
+
+/**
+ * The most heartbeats an agent sends in any one second to a registry that advises
+ * `heartbeatIntervalMs`: its beats plus its paced count reports. A registry's heartbeat rate limit
+ * (and burst) must allow at least this, or backends that behave are refused.
+ */
+export function peakHeartbeatsPerSecond(heartbeatIntervalMs: number): number {
+  const inOneSecond = (gapMs: number) => Math.floor(1_000 / gapMs) + 1;
+  return inOneSecond(Math.max(MIN_BEAT_INTERVAL_MS, heartbeatIntervalMs)) + inOneSecond(HEARTBEAT_REPORT_GAP_MS);
+}
 
 /**
  * A backend's side of membership: registers with the registry, beats liveness at the interval the
@@ -63,7 +78,8 @@ export class BackendAgent {
     this.reporter = new CoalescedReporter(options.reporter ?? ((n) => this.reportByHeartbeat(n)), {
       scheduler: this.scheduler,
       retryMs: options.reportRetryMs,
-      minGapMs: options.reportMinGapMs ?? (options.reporter ? 0 : 100),
+      minGapMs: options.reportMinGapMs ?? (options.reporter ? 0 : HEARTBEAT_REPORT_GAP_MS),
+      holdOffMs: retryAfterOf,
       onFailing: (err, active) => this.log.warn({ err: errorMessage(err), active }, 'load report failed; retrying'),
       onRecovered: (active) => this.log.info({ active }, 'load reports delivered again'),
     });
@@ -164,7 +180,9 @@ export class BackendAgent {
       this.current = undefined;
       if (this.stopped) return false;
       this.failedAttempts++;
-      const delay = backoffDelay(this.failedAttempts, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random ?? Math.random);
+      // A registry that said when to come back (a 429's Retry-After) is not asked sooner.
+      const backoff = backoffDelay(this.failedAttempts, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random ?? Math.random);
+      const delay = Math.max(backoff, retryAfterOf(err) ?? 0);
       const fields = { err: errorMessage(err), attempt: this.failedAttempts, retryInMs: delay, reason };
       if (this.failedAttempts === 1) this.log.warn(fields, 'registration failed; retrying in the background');
       else this.log.debug(fields, 'registration failed again');
@@ -173,14 +191,15 @@ export class BackendAgent {
     }
   }
 
-  private scheduleBeat(): void {
+  /** The next beat, one interval from now, or later if the registry asked for a longer wait. */
+  private scheduleBeat(retryAfterMs = 0): void {
     if (this.stopped || !this.current) return;
     this.scheduler.clearTimeout(this.beatHandle);
     this.beatHandle = this.scheduler.setTimeout(() => {
       this.beating = this.beat().finally(() => {
         this.beating = undefined;
       });
-    }, Math.max(50, this.current.heartbeatIntervalMs));
+    }, Math.max(MIN_BEAT_INTERVAL_MS, this.current.heartbeatIntervalMs, retryAfterMs));
   }
 
   private async beat(): Promise<void> {
@@ -197,6 +216,8 @@ export class BackendAgent {
     } catch (err) {
       if (!this.beatFailing) this.log.warn({ id, err: errorMessage(err) }, 'heartbeat failed; still beating');
       this.beatFailing = true;
+      this.scheduleBeat(retryAfterOf(err));
+      return;
     }
     this.scheduleBeat();
   }

@@ -39,7 +39,7 @@ describe('CoalescedReporter', () => {
     expect(r.writes).toEqual([1, 1000]);
   });
 
-  it('paces a steady stream of changes: the follow-up waits out minGapMs, an isolated change goes at once', async () => {
+  it('paces a steady stream of changes: the follow-up waits out minGapMs, a change after a quiet spell goes at once', async () => {
     const r = heldReporter();
     const scheduler = new FakeScheduler();
     const reporter = new CoalescedReporter(r.report, { scheduler, minGapMs: 50 });
@@ -55,10 +55,44 @@ describe('CoalescedReporter', () => {
     await scheduler.advance(1);
     expect(r.writes).toEqual([1, 4]); // ...and carries the latest count
     await r.settle();
-    await reporter.idle();
+    await reporter.idle(); // nothing due: idle does not wait out the gap
+    await scheduler.advance(50);
     reporter.set(5);
     expect(r.writes).toEqual([1, 4, 5]);
     await r.settle();
+  });
+
+  it('keeps the gap after a report that answered at once: a change every millisecond is still ~1 report per gap', async () => {
+    const writes: number[] = [];
+    const scheduler = new FakeScheduler();
+    const reporter = new CoalescedReporter(async (n) => void writes.push(n), { scheduler, minGapMs: 100 });
+    for (let n = 1; n <= 1_000; n++) {
+      reporter.set(n);
+      await scheduler.advance(1);
+    }
+    await scheduler.advance(100);
+    expect(writes.length).toBeLessThanOrEqual(11);
+    expect(writes.at(-1)).toBe(1_000);
+  });
+
+  it('sends nothing until a hold-off the receiver asked for has passed, then the latest count', async () => {
+    const r = heldReporter();
+    const scheduler = new FakeScheduler();
+    const busy = Object.assign(new Error('429'), { retryAfterMs: 1_000 });
+    const reporter = new CoalescedReporter(r.report, { scheduler, minGapMs: 100, holdOffMs: (err) => (err as typeof busy).retryAfterMs });
+    reporter.set(1);
+    await r.settle(busy);
+    reporter.set(2);
+    await scheduler.advance(999);
+    expect(r.writes).toEqual([1]);
+    await scheduler.advance(1);
+    expect(r.writes).toEqual([1, 2]);
+    await r.settle(busy);
+    await scheduler.advance(1_000); // held off again, then the same count once more, unchanged
+    expect(r.writes).toEqual([1, 2, 2]);
+    await r.settle();
+    await scheduler.advance(10_000);
+    expect(r.writes).toEqual([1, 2, 2]);
   });
 
   it('sends one follow-up with the latest value after each report that saw changes', async () => {

@@ -12,11 +12,16 @@ export interface CoalescedReporterOptions {
   /** Called once when a report succeeds after failures. */
   readonly onRecovered?: (active: number) => void;
   /**
-   * Under a steady stream of changes, wait this long after a report before sending the next, so a
-   * busy backend writes a few reports a second instead of one per request. An isolated change is
-   * still sent at once. Default 0 (back to back).
+   * Wait this long after a report before sending the next, so a busy backend writes a few reports
+   * a second instead of one per request, however fast its receiver answers. A change after a quiet
+   * spell is still sent at once. Default 0 (back to back).
    */
   readonly minGapMs?: number;
+  /**
+   * After a failed report: how long its receiver asked to be left alone (a 429's Retry-After), or
+   * undefined. Nothing is sent before then; then the latest count is.
+   */
+  readonly holdOffMs?: (err: unknown) => number | undefined;
 }
 
 /**
@@ -34,8 +39,11 @@ export class CoalescedReporter {
   private force = false;
   private failing = false;
   private retryHandle: unknown;
-  /** Set while a follow-up waits out minGapMs; resolves when it has been sent (or dropped). */
-  private pacing: { handle: unknown; done: Promise<void>; release: () => void } | undefined;
+  /**
+   * Set while nothing may be sent (minGapMs after a report, or a receiver's hold-off); resolves when
+   * it ends. `resend`: the count goes out when it ends even if nothing changed meanwhile.
+   */
+  private pacing: { handle: unknown; done: Promise<void>; release: () => void; resend: boolean } | undefined;
   private closed = false;
   private readonly scheduler: Scheduler;
   private readonly retryMs: number;
@@ -63,7 +71,7 @@ export class CoalescedReporter {
 
   /** Resolves when no report is in flight and no follow-up is due (failed reports wait for their retry). */
   async idle(): Promise<void> {
-    while (this.inFlight || this.pacing) await (this.inFlight ?? this.pacing?.done);
+    while (this.inFlight || (this.pacing && (this.dirty || this.pacing.resend))) await (this.inFlight ?? this.pacing?.done);
   }
 
   /** Stops sending: a report in flight finishes (await idle()), nothing new starts. */
@@ -94,7 +102,7 @@ export class CoalescedReporter {
     this.dirty = false;
     this.force = false;
     if (value === undefined || (!force && !this.failing && value === this.delivered)) return;
-    let failed = false;
+    let failure: { err: unknown } | undefined;
     this.inFlight = (async () => {
       try {
         await this.report(value);
@@ -104,7 +112,7 @@ export class CoalescedReporter {
           this.options.onRecovered?.(value);
         }
       } catch (err) {
-        failed = true;
+        failure = { err };
         this.delivered = undefined;
         if (!this.failing) {
           this.failing = true;
@@ -114,15 +122,18 @@ export class CoalescedReporter {
     })().then(() => {
       this.inFlight = undefined;
       if (this.closed) return;
-      if (this.dirty) this.sendAfterGap();
-      else if (failed) this.retryHandle = this.scheduler.setTimeout(() => this.schedule(true), this.retryMs);
+      const gap = this.options.minGapMs ?? 0;
+      const holdOff = failure && this.options.holdOffMs?.(failure.err);
+      if (holdOff !== undefined) return this.pause(Math.max(gap, holdOff), true);
+      if (failure) this.retryHandle = this.scheduler.setTimeout(() => this.schedule(true), this.retryMs);
+      this.pause(gap, false);
     });
   }
 
-  private sendAfterGap(): void {
-    const gap = this.options.minGapMs ?? 0;
-    if (gap <= 0) {
-      this.send();
+  /** Sends nothing for `ms`; then the latest count if it changed meanwhile (or `resend`). */
+  private pause(ms: number, resend: boolean): void {
+    if (ms <= 0) {
+      if (this.dirty || resend) this.send();
       return;
     }
     let release = () => undefined as void;
@@ -130,9 +141,9 @@ export class CoalescedReporter {
     const handle = this.scheduler.setTimeout(() => {
       this.pacing = undefined;
       release();
-      if (!this.closed) this.send();
-    }, gap);
-    this.pacing = { handle, done, release };
+      if (!this.closed && (this.dirty || resend)) this.send();
+    }, ms);
+    this.pacing = { handle, done, release, resend };
   }
 
   private cancelRetry(): void {

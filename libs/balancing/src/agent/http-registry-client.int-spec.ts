@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { eventually } from '../testing/http-client';
 import { BackendAgent } from './backend-agent';
-import { HttpRegistryClient } from './http-registry-client';
+import { HttpRegistryClient, parseRetryAfter } from './http-registry-client';
 import { RegistryError } from './registry-client';
 
 const TOKEN = 'test-registry-token-0123456789';
@@ -35,6 +35,10 @@ async function startFakeRegistry(options: { heartbeatIntervalMs?: number; hang?:
         res.writeHead(status, payload === undefined ? {} : { 'content-type': type });
         res.end(payload === undefined ? undefined : JSON.stringify(payload));
       };
+      if (path === '/v1/backends/busy/heartbeat') {
+        res.writeHead(429, { 'content-type': 'application/problem+json', 'retry-after': '2' });
+        return res.end(JSON.stringify({ type: 'x', title: 'Too Many Requests', status: 429, detail: 'slow down' }));
+      }
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(401, { type: 'x', title: 'Unauthorized', status: 401, detail: 'a valid bearer token is required' }, 'application/problem+json');
       let m: RegExpExecArray | null;
       if (req.method === 'POST' && path === '/v1/backends') {
@@ -107,6 +111,31 @@ describe('HttpRegistryClient against a real HTTP server', () => {
     } finally {
       await registry.close();
     }
+  });
+
+  it('carries a 429\u2019s Retry-After on the RegistryError, for the agent to wait out', async () => {
+    const registry = await startFakeRegistry();
+    try {
+      const err = await new HttpRegistryClient({ baseUrl: registry.url, token: TOKEN }).heartbeat('busy', 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RegistryError);
+      expect(err).toMatchObject({ code: 'LB_REGISTRY_REFUSED', status: 429, retryAfterMs: 2_000 });
+      expect((err as Error).message).toBe('registry POST /v1/backends/busy/heartbeat answered 429: slow down');
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it.each<[string | undefined, number | undefined]>([
+    ['3', 3_000],
+    [' 0 ', 0],
+    ['Thu, 01 Jan 2026 00:00:05 GMT', 5_000],
+    ['Thu, 01 Jan 2025 00:00:00 GMT', 0], // in the past: at once
+    ['86400', 60_000], // bounded: one odd header does not park an agent for a day
+    ['soon', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ])('reads Retry-After %p as %p ms', (header, expected) => {
+    expect(parseRetryAfter(header, Date.parse('2026-01-01T00:00:00Z'))).toBe(expected);
   });
 
   it('reports an unreachable registry and one that does not answer in time', async () => {

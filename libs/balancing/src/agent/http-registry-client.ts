@@ -95,7 +95,19 @@ function refused(method: string, path: string, res: AxiosResponse): RegistryErro
     'LB_REGISTRY_REFUSED',
     `registry ${method} ${path} answered ${res.status}${detail ? `: ${detail.slice(0, 300)}` : ''}`,
     res.status,
+    parseRetryAfter(res.headers['retry-after']),
   );
+}
+
+/** Longest wait a Retry-After may impose: one odd header must not park an agent until it is evicted for good. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** A Retry-After header (delay-seconds or an HTTP-date) as ms from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const text = value.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) * 1_000 : Date.parse(text) - now;
+  return Number.isNaN(ms) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
 
 function parse<T>(schema: z.ZodType<T>, res: AxiosResponse, method: string, path: string): T {

@@ -23,8 +23,15 @@ export class RegistryError extends Error {
     readonly code: RegistryErrorCode,
     message: string,
     readonly status?: number,
+    /** How long the registry asked to be left alone (its Retry-After, e.g. on a 429). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'RegistryError';
   }
+}
+
+/** The wait a refusal asked for (a 429's Retry-After), if any. */
+export function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof RegistryError ? err.retryAfterMs : undefined;
 }

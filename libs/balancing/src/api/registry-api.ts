@@ -21,8 +21,21 @@ const httpUrl = z
 
 const name = z.string().regex(NAME_PATTERN, { message: `expected ${NAME_RULE}` });
 
+/**
+ * Weights are relative capacities (a weight-2 backend takes twice the load of a weight-1 one).
+ * 0.01 to 1000 spans five orders of magnitude, more than any real mix of machines; below 0.01 a
+ * weight is a typo or an attack (1e-300 made one connection count as 1e300 in the pick's score).
+ */
+export const MIN_WEIGHT = 0.01;
 export const MAX_WEIGHT = 1_000;
+export const WEIGHT_RULE = `expected a number from ${MIN_WEIGHT} to ${MAX_WEIGHT}`;
+export const BackendWeight = z
+  .number({ message: WEIGHT_RULE })
+  .min(MIN_WEIGHT, { message: WEIGHT_RULE })
+  .max(MAX_WEIGHT, { message: WEIGHT_RULE });
 export const MAX_METADATA_ENTRIES = 32;
+/** What a registration checks unless it names its own health path. */
+export const DEFAULT_HEALTH_PATH = '/health';
 
 export const RegisterBackendRequest = z.strictObject({
   /** Stable id (e.g. the Nomad allocation id); the registry makes one when absent. */
@@ -31,15 +44,17 @@ export const RegisterBackendRequest = z.strictObject({
   url: httpUrl,
   /** Where clients reach it in redirect mode; defaults to `url`. */
   publicUrl: httpUrl.optional(),
-  weight: z
-    .number({ message: `expected a positive number up to ${MAX_WEIGHT}` })
-    .positive({ message: `expected a positive number up to ${MAX_WEIGHT}` })
-    .max(MAX_WEIGHT, { message: `expected a positive number up to ${MAX_WEIGHT}` })
-    .default(1),
+  weight: BackendWeight.default(1),
   metadata: z
     .record(z.string().max(64), z.string().max(256), { message: 'expected an object of string values' })
     .refine((m) => Object.keys(m).length <= MAX_METADATA_ENTRIES, { message: `expected at most ${MAX_METADATA_ENTRIES} entries` })
     .default({}),
+  /** The path the registry's health checks GET on `url` (2xx or 3xx: passed). */
+  healthPath: z
+    .string()
+    .max(256, { message: 'expected a path of at most 256 characters' })
+    .regex(/^\/[^\s?#]*$/, { message: 'expected a path starting with "/", without query or fragment, e.g. /health' })
+    .default(DEFAULT_HEALTH_PATH),
 });
 export type RegisterBackendRequest = z.input<typeof RegisterBackendRequest>;
 export type RegisterBackendInput = z.output<typeof RegisterBackendRequest>;

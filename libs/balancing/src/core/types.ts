@@ -13,6 +13,8 @@ export interface BackendRecord {
   readonly state: BackendState;
   /** Epoch ms of the (latest) registration. */
   readonly registeredAt: number;
+  /** What the registry's health checks GET (absent: /health). */
+  readonly healthPath?: string;
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -28,6 +30,8 @@ export interface BackendView extends BackendRecord {
   readonly active: number;
   /** Epoch ms after which the backend is considered gone unless it beats again. */
   readonly livenessDeadline: number;
+  /** The health checks' verdict: only a backend that is up (and active) is picked. */
+  readonly health: 'up' | 'down';
 }
 
 /** What a pick compares for one backend. */
@@ -45,7 +49,11 @@ export interface Lease {
   readonly pendingToken?: string;
 }
 
-export type MembershipEventType = 'registered' | 'drained' | 'activated' | 'removed' | 'evicted';
+/**
+ * `unhealthy` / `healthy`: the registry's health checks changed their verdict. `suspect`: a gateway
+ * could not connect to the backend; the registry checks it at once.
+ */
+export type MembershipEventType = 'registered' | 'drained' | 'activated' | 'removed' | 'evicted' | 'unhealthy' | 'healthy' | 'suspect';
 
 export interface MembershipEvent {
   readonly type: MembershipEventType;

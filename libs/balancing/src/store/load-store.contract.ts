@@ -108,6 +108,28 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       expect(await activeById(store)).toEqual({ a: 4, b: 4 });
     });
 
+    it('picks no backend the health checks found down, even when activated, until it is up again', async () => {
+      const store = await open(() => 0);
+      await register(store, backend('a'), backend('b'));
+      await store.register(backend('c'), TTL, { health: 'down' });
+      await reserveMany(store, 4);
+      expect(await activeById(store)).toEqual({ a: 2, b: 2, c: 0 });
+      expect((await store.get('p1', 'c'))?.health).toBe('down');
+      expect(await store.setHealth('p1', 'a', 'down')).toBe(true);
+      await store.setState('p1', 'a', 'draining');
+      await store.setState('p1', 'a', 'active'); // activating does not override the health checks
+      await reserveMany(store, 2);
+      expect(await activeById(store)).toEqual({ a: 2, b: 4, c: 0 });
+      await store.setHealth('p1', 'c', 'up');
+      await reserveMany(store, 2);
+      expect(await activeById(store)).toEqual({ a: 2, b: 4, c: 2 });
+      expect(await store.setHealth('p1', 'ghost', 'up')).toBe(false);
+      await store.setState('p1', 'c', 'draining');
+      await store.setHealth('p1', 'c', 'up'); // healthy but draining: still not picked
+      await reserveMany(store, 1);
+      expect((await activeById(store)).c).toBe(2);
+    });
+
     it('skips excluded backends', async () => {
       const store = await open(() => 0);
       await register(store, backend('a'), backend('b'));
@@ -331,6 +353,17 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       expect(await store.reserve('p1', 'gw-1')).toBeUndefined();
       await store.declarePools(['empty']);
       expect(await store.pools()).toEqual(['empty', 'p1', 'p2']);
+    });
+
+    it('counts a pool\u2019s backends: a re-registration is not a new one, a move or a removal leaves', async () => {
+      const store = await open();
+      expect(await store.size('p1')).toBe(0);
+      await register(store, backend('a'), backend('b'), backend('c'), backend('a', { weight: 2 }));
+      expect(await store.size('p1')).toBe(3);
+      await store.register(backend('b', { pool: 'p2' }), TTL);
+      await store.remove('p1', 'c');
+      await store.setState('p1', 'a', 'draining');
+      expect([await store.size('p1'), await store.size('p2'), await store.size('nope')]).toEqual([1, 1, 0]);
     });
   });
 }

@@ -1,3 +1,4 @@
+import type { Health } from '../core/health-state';
 import type { Policy } from '../core/policies';
 import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../core/types';
 
@@ -16,6 +17,8 @@ export interface ReserveOptions {
 export interface RegisterOptions {
   /** Ramp the backend's weight up over this window (0 or absent: full weight at once). */
   readonly slowStartMs?: number;
+  /** The health checks' first verdict (absent: up). A backend that is down is not picked. */
+  readonly health?: Health;
 }
 
 /** The data path: what a gateway does per request. */
@@ -61,9 +64,13 @@ export interface MembershipStore {
   /** Extends liveness; optionally records the backend's own active count. Undefined if unknown. */
   heartbeat(pool: string, id: string, ttlMs: number, active?: number): Promise<number | undefined>;
   setState(pool: string, id: string, state: BackendState): Promise<BackendRecord | undefined>;
+  /** The health checks' verdict: a backend that is down is not picked until it is up again. False if unknown. */
+  setHealth(pool: string, id: string, health: Health): Promise<boolean>;
   remove(pool: string, id: string): Promise<boolean>;
   get(pool: string, id: string): Promise<BackendView | undefined>;
   list(pool: string): Promise<BackendView[]>;
+  /** How many backends `pool` holds, lapsed or not (what list() would return, without reading them). */
+  size(pool: string): Promise<number>;
   /** Pool of a backend id (ids are unique across pools: registering an id in another pool moves it). */
   poolOf(id: string): Promise<string | undefined>;
   /** Pools that were declared or ever had a backend. */

@@ -40,6 +40,10 @@ export async function startPlainBackend(id: string, options: PlainBackendOptions
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('x-backend-id', id);
+    if (req.url === '/health') {
+      res.end('ok'); // the registry's health checks: not traffic, not counted
+      return;
+    }
     // Counted from arrival, reported once the guard admits it: the guard's claim carries this count,
     // so a redirected client is never counted twice nor missed while it moves from pending to here.
     active++;

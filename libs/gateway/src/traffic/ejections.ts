@@ -11,8 +11,13 @@ export class Ejections {
     private readonly now: () => number = Date.now,
   ) {}
 
-  eject(backendId: string): void {
-    if (this.durationMs > 0) this.until.set(backendId, this.now() + this.durationMs);
+  /** Skips `backendId` for a while; true when it was not skipped already (a new failure to report). */
+  eject(backendId: string): boolean {
+    if (this.durationMs <= 0) return false;
+    const now = this.now();
+    const fresh = (this.until.get(backendId) ?? 0) <= now;
+    this.until.set(backendId, now + this.durationMs);
+    return fresh;
   }
 
   /** Backend ids currently skipped; the empty array (no allocation) in the common case. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { signToken, splitToken, withToken } from '@lb/balancing/token';
-import { BodyTooLargeError, failedBeforeSending, statusForUpstreamFailure, upstreamFailureCode } from '@lb/proxy';
+import { BodyTooLargeError, failedBeforeSending, statusForUpstreamFailure, unforwardableReason, upstreamFailureCode } from '@lb/proxy';
 import { problem, requestIdFrom, type Logger } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { HeldLease } from '../leases/lease-book';
@@ -26,7 +26,8 @@ interface Exchange {
 
 /**
  * The one lifecycle of every exchange, whatever carries it (a request, a stream, a WebSocket
- * upgrade): admit (origin-form target, route, session cap, declared size), pick and reserve one
+ * upgrade): admit (origin-form target, headers it can forward, route, session cap, declared
+ * size), pick and reserve one
  * slot, forward, and on a failure before anything reached the backend, eject it and retry on
  * another one when the exchange can be replayed; release the slot exactly once when the exchange
  * ends however it ends; record it once (metrics and one access line). Redirect mode answers 307
@@ -53,6 +54,13 @@ export class ExchangeLifecycle {
     // No open proxy: only origin-form targets ("/path?query") are forwarded, to registered backends.
     if (req.url === undefined || req.url[0] !== '/') {
       t.reject(this.problems.invalidTarget());
+      return;
+    }
+    // A request the gateway cannot pass on as sent is the client's fault: answered before any
+    // pick, never a 502 counted against a backend.
+    const unforwardable = unforwardableReason(req.rawHeaders, req.url);
+    if (unforwardable) {
+      t.reject(this.problems.unforwardable(unforwardable), { connection: 'close' });
       return;
     }
     const route = matchRoute(this.config.routes, req.headers.host, req.url);
@@ -118,7 +126,7 @@ export class ExchangeLifecycle {
       return;
     }
     if (failedBeforeSending(error)) {
-      this.picker.eject(backend);
+      this.picker.eject(x.route.pool, backend);
       if (x.t.replayable() && x.tried.length < this.config.UPSTREAM_RETRIES) {
         held.release();
         x.lease = undefined;

@@ -1,4 +1,4 @@
-import type { Lease, LoadStore, ReserveOptions, StoreGuard } from '@lb/balancing';
+import type { EventBus, Lease, LoadStore, ReserveOptions, StoreGuard } from '@lb/balancing';
 import type { GatewayConfig } from '../config';
 import type { HeldLease, LeaseBook } from '../leases/lease-book';
 import type { GatewayMetrics } from '../metrics';
@@ -29,7 +29,7 @@ export class Picker {
 
   constructor(
     private readonly config: GatewayConfig,
-    private readonly store: LoadStore,
+    private readonly store: LoadStore & Pick<EventBus, 'publish'>,
     private readonly guard: StoreGuard,
     private readonly view: LocalView,
     private readonly book: LeaseBook,
@@ -70,9 +70,13 @@ export class Picker {
     this.emptyStoreSuspectUntil = Math.max(this.emptyStoreSuspectUntil, Date.now() + ms);
   }
 
-  /** A backend refused a connection: skip it here for UPSTREAM_EJECT_MS. */
-  eject(backendId: string): void {
-    this.ejections.eject(backendId);
+  /**
+   * A backend could not be reached: skip it here for UPSTREAM_EJECT_MS, and tell the registry
+   * (a `suspect` event), whose health check then takes it out of every gateway's picks if it fails.
+   */
+  eject(pool: string, backendId: string): void {
+    if (!this.ejections.eject(backendId) || !this.guard.isUp) return;
+    this.store.publish({ type: 'suspect', pool, id: backendId }).catch(() => undefined);
   }
 
   /** The store's choice (counted there), or the local view's when the store cannot give one. */

@@ -15,6 +15,7 @@ const view = (id: string, active: number, overrides: Partial<BackendView> = {}):
   pending: 0,
   active,
   livenessDeadline: 0,
+  health: 'up',
   ...overrides,
 });
 
@@ -49,6 +50,15 @@ describe('LocalView', () => {
     expect(v.pick('p', [], 'least-connections', own({}), first, 0)?.id).toBe('b');
     v.applyEvent({ type: 'activated', pool: 'p', id: 'c' });
     expect(v.pick('p', [], 'least-connections', own({}), first, 0)?.id).toBe('c');
+  });
+
+  it('follows the health checks: an unhealthy backend is not picked until it is healthy again', () => {
+    const v = new LocalView(10_000);
+    v.applySnapshot('p', [view('a', 0), view('b', 5), view('c', 9, { health: 'down' })], own({}), 0);
+    v.applyEvent({ type: 'unhealthy', pool: 'p', id: 'a' });
+    expect(v.pick('p', ['b'], 'least-connections', own({}), first, 0)).toBeUndefined();
+    v.applyEvent({ type: 'healthy', pool: 'p', id: 'c' });
+    expect(v.pick('p', ['b'], 'least-connections', own({}), first, 0)?.id).toBe('c');
   });
 
   it('drops a backend at once on eviction or removal, and returns its record', () => {

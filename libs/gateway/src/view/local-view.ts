@@ -2,6 +2,8 @@ import { selectByPolicy, type BackendRecord, type BackendView, type Candidate, t
 
 interface Entry {
   record: BackendRecord;
+  /** The health checks' verdict: a backend that is down is not picked from the view either. */
+  health: 'up' | 'down';
   /** The load the shared view showed at the last snapshot (every gateway's slots and the backend's own count). */
   shared: number;
   /** This gateway's own slots on the backend at that snapshot, so its picks since can be added. */
@@ -46,8 +48,8 @@ export class LocalView {
     const listed = new Set<string>();
     for (const view of views) {
       listed.add(view.id);
-      const { inflight: _i, reported: _r, pending: _p, active, livenessDeadline: _d, ...record } = view;
-      entries.set(view.id, { record, shared: active, ownAtSnapshot: own(view.id) });
+      const { inflight: _i, reported: _r, pending: _p, active, livenessDeadline: _d, health, ...record } = view;
+      entries.set(view.id, { record, health, shared: active, ownAtSnapshot: own(view.id) });
     }
     for (const [id, entry] of entries) {
       if (listed.has(id)) continue;
@@ -68,12 +70,18 @@ export class LocalView {
       case 'activated':
         entry.record = { ...entry.record, state: 'active' };
         return undefined;
+      case 'unhealthy':
+        entry.health = 'down';
+        return undefined;
+      case 'healthy':
+        entry.health = 'up';
+        return undefined;
       case 'removed':
       case 'evicted':
         entries.delete(event.id);
         return entry.record;
       default:
-        return undefined; // 'registered': the next snapshot brings the record
+        return undefined; // 'registered': the next snapshot brings the record; 'suspect' is the registry's
     }
   }
 
@@ -88,7 +96,7 @@ export class LocalView {
         id,
         active: Math.max(0, entry.shared + own(id) - entry.ownAtSnapshot),
         weight: entry.record.weight,
-        draining: entry.record.state === 'draining',
+        draining: entry.record.state === 'draining' || entry.health === 'down',
         record: entry.record,
       });
     }

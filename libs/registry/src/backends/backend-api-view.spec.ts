@@ -10,6 +10,7 @@ const view = (over: Partial<BackendView>): BackendView => ({
   state: 'active',
   registeredAt: 0,
   metadata: {},
+  health: 'up',
   inflight: 0,
   reported: 0,
   pending: 0,

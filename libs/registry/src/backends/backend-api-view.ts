@@ -4,7 +4,10 @@ import { type BackendView, isAlive } from '@lb/balancing';
 export type BackendApiView = BackendView & {
   /** What a pick compares: active / weight. */
   readonly load: number;
-  /** False between a lapsed liveness deadline and the next sweep. */
+  /**
+   * False between a lapsed liveness deadline and the sweep's verdict (which may extend it when the
+   * store stalled: see planEviction). Health (`health`) is the active checks' verdict.
+   */
   readonly alive: boolean;
 };
 

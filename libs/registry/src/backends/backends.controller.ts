@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, Query, Res } from '@nestjs/common';
 import {
   BackendIdParam,
   DEFAULT_POOL,
@@ -10,6 +10,7 @@ import {
   type RegistrationResponse,
 } from '@lb/balancing';
 import { Public } from '../auth/public.decorator';
+import { RateLimits, type RetryAfterTarget } from '../limits/rate-limits';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import type { BackendApiView, BackendListResponse } from './backend-api-view';
 import { BackendsService } from './backends.service';
@@ -19,11 +20,19 @@ const idParam = new ZodValidationPipe(BackendIdParam, 'id');
 /** /v1/backends: the wire contract of `@lb/balancing`'s registry-api.ts. Reads are open, changes need the token. */
 @Controller('v1/backends')
 export class BackendsController {
-  constructor(private readonly backends: BackendsService) {}
+  constructor(
+    private readonly backends: BackendsService,
+    private readonly limits: RateLimits,
+  ) {}
 
   @Post()
   @HttpCode(201)
-  register(@Body(new ZodValidationPipe(RegisterBackendRequest, 'body')) body: RegisterBackendInput): Promise<RegistrationResponse> {
+  register(
+    @Body(new ZodValidationPipe(RegisterBackendRequest, 'body')) body: RegisterBackendInput,
+    @Ip() address: string,
+    @Res({ passthrough: true }) reply: RetryAfterTarget,
+  ): Promise<RegistrationResponse> {
+    this.limits.admitRegistration(body.id, address, reply);
     return this.backends.register(body);
   }
 
@@ -45,7 +54,9 @@ export class BackendsController {
     @Param('id', idParam) id: string,
     // An agent that does not count its connections may send no body at all.
     @Body(new ZodValidationPipe(HeartbeatRequest.optional(), 'body')) body: HeartbeatRequest | undefined,
+    @Res({ passthrough: true }) reply: RetryAfterTarget,
   ): Promise<HeartbeatResponse> {
+    this.limits.admitHeartbeat(id, reply);
     return this.backends.heartbeat(id, body?.active);
   }
 

@@ -14,6 +14,7 @@ import {
 } from '@lb/balancing';
 import { type Logger, problem, ProblemError } from '@lb/runtime';
 import type { RegistryConfig } from '../config';
+import { HealthChecker } from '../health-checks/health-checker.service';
 import { REGISTRY_CONFIG, REGISTRY_LOGGER } from '../tokens';
 import { type BackendApiView, type BackendListResponse, toApiView } from './backend-api-view';
 
@@ -25,6 +26,7 @@ export class BackendsService implements OnModuleInit {
   constructor(
     @Inject(BALANCER_STORE) private readonly store: BalancerStore,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
+    private readonly healthChecks: HealthChecker,
     @Inject(REGISTRY_LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ context: 'BackendsService' });
@@ -45,6 +47,7 @@ export class BackendsService implements OnModuleInit {
     // Ids are unique across pools: a backend that moves leaves its old pool first (the memory store
     // does not do this itself; the Redis store does, and a second remove there is a no-op).
     const previousPool = await this.store.poolOf(id);
+    if (previousPool !== input.pool) await this.assertRoomIn(input.pool);
     if (previousPool !== undefined && previousPool !== input.pool && (await this.store.remove(previousPool, id))) {
       await this.announce('removed', previousPool, id);
     }
@@ -57,10 +60,13 @@ export class BackendsService implements OnModuleInit {
       state: 'active',
       registeredAt: Date.now(),
       metadata: input.metadata,
+      healthPath: input.healthPath,
     };
     const ttl = this.config.LIVENESS_TTL_MS;
-    const { livenessDeadline } = await this.store.register(record, ttl, { slowStartMs: this.config.SLOW_START_MS });
-    this.log.info({ pool: record.pool, backendId: id, url: record.url, weight: record.weight }, 'backend registered');
+    // Checked before it is stored: a registration at an address that does not answer is never picked.
+    const health = await this.healthChecks.firstVerdict(record.pool, id, record.url, input.healthPath);
+    const { livenessDeadline } = await this.store.register(record, ttl, { slowStartMs: this.config.SLOW_START_MS, health });
+    this.log.info({ pool: record.pool, backendId: id, url: record.url, weight: record.weight, health }, 'backend registered');
     await this.announce('registered', record.pool, id);
     return { id, pool: record.pool, livenessDeadline, livenessTtlMs: ttl, heartbeatIntervalMs: heartbeatIntervalFor(ttl) };
   }
@@ -101,6 +107,27 @@ export class BackendsService implements OnModuleInit {
     if (!(await this.store.remove(pool, id))) throw unknownBackend(id);
     this.log.info({ pool, backendId: id }, 'backend removed');
     await this.announce('removed', pool, id);
+  }
+
+  /**
+   * A backend new to `pool` is refused once the pool holds REGISTRY_MAX_BACKENDS_PER_POOL; one that
+   * is already there registers again whatever the count (agents do after an eviction). 409: the
+   * request is fine and so is the registry (not a 5xx); the pool's state conflicts with it, and it
+   * succeeds once a backend leaves (the agent retries with backoff). Counted, then registered, not
+   * in one step: new ids registering at the same moment for the last places may each see room, so
+   * a pool can exceed the cap by as many as are between their count and their write at once; every
+   * later new one is refused again.
+   */
+  private async assertRoomIn(pool: string): Promise<void> {
+    const max = this.config.REGISTRY_MAX_BACKENDS_PER_POOL;
+    const size = await this.store.size(pool);
+    if (size < max) return;
+    throw new ProblemError(
+      problem(409, 'pool-full', `pool "${pool}" holds ${size} backends, the most this registry allows (REGISTRY_MAX_BACKENDS_PER_POOL): remove one first`, {
+        field: 'pool',
+        allowed: `at most ${max} backends per pool`,
+      }),
+    );
   }
 
   private async poolOf(id: string): Promise<string> {

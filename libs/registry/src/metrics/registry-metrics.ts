@@ -21,6 +21,7 @@ export class RegistryMetrics {
       pending: new Gauge({ name: 'lb_backend_pending_redirects', help: 'Redirected clients not yet arrived', labelNames, registers: [this.registry] }),
       weight: new Gauge({ name: 'lb_backend_weight', help: 'Registered weight', labelNames, registers: [this.registry] }),
       draining: new Gauge({ name: 'lb_backend_draining', help: '1 while the backend drains', labelNames, registers: [this.registry] }),
+      healthy: new Gauge({ name: 'lb_backend_healthy', help: '1 while the health checks find the backend up (only healthy backends are picked)', labelNames, registers: [this.registry] }),
     };
   }
 
@@ -39,6 +40,7 @@ export class RegistryMetrics {
         gauges.pending.set(labels, view.pending);
         gauges.weight.set(labels, view.weight);
         gauges.draining.set(labels, view.state === 'draining' ? 1 : 0);
+        gauges.healthy.set(labels, view.health === 'up' ? 1 : 0);
       }
     }
     return this.registry.metrics();

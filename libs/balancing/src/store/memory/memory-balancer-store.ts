@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { selectByPolicy, slowStartFactor } from '../../core/policies';
 import { effectiveActive } from '../../core/select-least-loaded';
+import type { Health } from '../../core/health-state';
 import { isAlive, livenessDeadline } from '../../core/liveness';
 import type { BackendRecord, BackendState, BackendView, Candidate, Lease, MembershipEvent } from '../../core/types';
 import type {
@@ -15,6 +16,7 @@ import type {
 
 interface Entry {
   record: BackendRecord;
+  health: Health;
   inflight: number;
   reported: number;
   pending: number;
@@ -72,7 +74,7 @@ export class MemoryBalancerStore implements BalancerStore {
         id: entry.record.id,
         active: effectiveActive(entry.inflight, entry.reported, entry.pending),
         weight: entry.record.weight * slowStartFactor(now, entry.since, entry.until),
-        draining: entry.record.state === 'draining',
+        draining: entry.record.state === 'draining' || entry.health === 'down',
         entry,
       });
     }
@@ -159,10 +161,11 @@ export class MemoryBalancerStore implements BalancerStore {
     const deadline = livenessDeadline(now, ttlMs);
     const until = now + (options.slowStartMs ?? 0);
     const existing = state.backends.get(record.id);
+    const health = options.health ?? 'up';
     if (existing) {
-      Object.assign(existing, { record, deadline, since: now, until });
+      Object.assign(existing, { record, health, deadline, since: now, until });
     } else {
-      state.backends.set(record.id, { record, inflight: 0, reported: 0, pending: 0, deadline, since: now, until });
+      state.backends.set(record.id, { record, health, inflight: 0, reported: 0, pending: 0, deadline, since: now, until });
     }
     return { record, livenessDeadline: deadline };
   }
@@ -182,6 +185,13 @@ export class MemoryBalancerStore implements BalancerStore {
     return entry.record;
   }
 
+  async setHealth(pool: string, id: string, health: Health): Promise<boolean> {
+    const entry = this.poolStates.get(pool)?.backends.get(id);
+    if (!entry) return false;
+    entry.health = health;
+    return true;
+  }
+
   async remove(pool: string, id: string): Promise<boolean> {
     return this.poolStates.get(pool)?.backends.delete(id) ?? false;
   }
@@ -195,6 +205,10 @@ export class MemoryBalancerStore implements BalancerStore {
     const state = this.poolStates.get(pool);
     if (!state) return [];
     return [...state.backends.values()].map(viewOf).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async size(pool: string): Promise<number> {
+    return this.poolStates.get(pool)?.backends.size ?? 0;
   }
 
   async poolOf(id: string): Promise<string | undefined> {
@@ -318,5 +332,6 @@ function viewOf(entry: Entry): BackendView {
     pending: entry.pending,
     active: effectiveActive(entry.inflight, entry.reported, entry.pending),
     livenessDeadline: entry.deadline,
+    health: entry.health,
   };
 }

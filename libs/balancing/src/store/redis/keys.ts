@@ -15,6 +15,8 @@ export interface PoolKeys {
   readonly weight: string;
   /** sorted set: id -> liveness deadline (epoch ms, Redis clock) */
   readonly alive: string;
+  /** hash: id -> 'up' | 'down', the health checks' verdict (absent: up) */
+  readonly health: string;
   /** sorted set: holder (gateway id) -> liveness deadline */
   readonly holders: string;
   /** hash: id -> "since,until" (Redis clock, ms) of a backend in slow start */
@@ -42,6 +44,7 @@ export function poolKeys(prefix: string, pool: string): PoolKeys {
     reported: `${base}reported`,
     weight: `${base}weight`,
     alive: `${base}alive`,
+    health: `${base}health`,
     holders: `${base}holders`,
     warmup: `${base}warmup`,
     turn: `${base}turn`,

@@ -1,6 +1,7 @@
 import Redis, { ReplyError, type RedisOptions } from 'ioredis';
 import { BalancingError } from '../../core/errors';
 import { effectiveActive } from '../../core/select-least-loaded';
+import type { Health } from '../../core/health-state';
 import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../../core/types';
 import { SLOW_START_MIN_FRACTION } from '../../core/policies';
 import type {
@@ -136,7 +137,7 @@ export class RedisBalancerStore implements BalancerStore {
     if (previousPool && previousPool !== record.pool) await this.remove(previousPool, record.id);
     const deadline = (await this.script('register')(
       ...this.membershipKeys(k), k.warmup, record.id, JSON.stringify(record), record.weight, ttlMs, record.state,
-      options.slowStartMs ?? 0,
+      options.slowStartMs ?? 0, options.health ?? 'up',
     )) as number;
     await reachable(Promise.all([this.redis.sadd(g.pools, record.pool), this.redis.hset(g.index, record.id, record.pool)]));
     return { record, livenessDeadline: Number(deadline) };
@@ -154,8 +155,12 @@ export class RedisBalancerStore implements BalancerStore {
     const json = await reachable(this.redis.hget(k.backends, id));
     if (!json) return undefined;
     const record: BackendRecord = { ...parseRecord(json), state };
-    const ok = await this.script('setState')(...this.countKeys(k), k.backends, id, JSON.stringify(record), state);
+    const ok = await this.script('setState')(...this.membershipKeys(k), id, JSON.stringify(record), state);
     return ok === 1 ? record : undefined;
+  }
+
+  async setHealth(pool: string, id: string, health: Health): Promise<boolean> {
+    return (await this.script('setHealth')(...this.membershipKeys(this.keys(pool)), id, health)) === 1;
   }
 
   async remove(pool: string, id: string): Promise<boolean> {
@@ -170,12 +175,13 @@ export class RedisBalancerStore implements BalancerStore {
 
   async list(pool: string, only?: string): Promise<BackendView[]> {
     const k = this.keys(pool);
-    const [records, inflight, reported, pending, alive] = await reachable(Promise.all([
+    const [records, inflight, reported, pending, alive, health] = await reachable(Promise.all([
       only ? this.redis.hmget(k.backends, only).then((v) => (v[0] ? { [only]: v[0] } : {})) : this.redis.hgetall(k.backends),
       this.redis.hgetall(k.inflight),
       this.redis.hgetall(k.reported),
       this.redis.hgetall(k.pendingCount),
       this.redis.zrange(k.alive, 0, -1, 'WITHSCORES'),
+      this.redis.hgetall(k.health),
     ]));
     const deadlines = new Map<string, number>();
     for (let i = 0; i < alive.length; i += 2) deadlines.set(alive[i], Number(alive[i + 1]));
@@ -192,9 +198,14 @@ export class RedisBalancerStore implements BalancerStore {
           pending: pendingCount,
           active: effectiveActive(inflightCount, reportedCount, pendingCount),
           livenessDeadline: deadlines.get(id) ?? 0,
+          health: health[id] === 'down' ? ('down' as const) : ('up' as const),
         };
       })
       .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async size(pool: string): Promise<number> {
+    return reachable(this.redis.hlen(this.keys(pool).backends));
   }
 
   async poolOf(id: string): Promise<string | undefined> {
@@ -307,7 +318,7 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   private membershipKeys(k: PoolKeys): string[] {
-    return [...this.countKeys(k), k.backends, k.alive];
+    return [...this.countKeys(k), k.backends, k.alive, k.health];
   }
 
   private script(name: ScriptName): ScriptCall {

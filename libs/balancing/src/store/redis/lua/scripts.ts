@@ -172,18 +172,20 @@ return 1
 };
 
 /**
- * KEYS: COUNT_KEYS, backends, alive, warmup
- * ARGV: id, record JSON, weight, ttl ms, state, slow start ms (0: none)
+ * KEYS: COUNT_KEYS, backends, alive, health, warmup
+ * ARGV: id, record JSON, weight, ttl ms, state, slow start ms (0: none), health ('up' | 'down')
  * Adds or replaces a backend, keeping the counts of one registered before, and starts its slow
- * start ramp on the Redis clock. Returns the liveness deadline.
+ * start ramp on the Redis clock. Only an active, healthy backend is in `load` (pickable).
+ * Returns the liveness deadline.
  */
 export const register: ScriptDefinition = {
-  numberOfKeys: 8,
+  numberOfKeys: 9,
   lua: `${NOW}${RESCORE}
 local id = ARGV[1]
 redis.call('HSET', KEYS[6], id, ARGV[2])
 redis.call('HSET', KEYS[4], id, ARGV[3])
-if ARGV[5] == 'active' then
+redis.call('HSET', KEYS[8], id, ARGV[7])
+if ARGV[5] == 'active' and ARGV[7] == 'up' then
   redis.call('ZADD', KEYS[1], 'NX', 0, id)
   rescore(id)
 else
@@ -191,9 +193,9 @@ else
 end
 local slowStart = tonumber(ARGV[6])
 if slowStart > 0 then
-  redis.call('HSET', KEYS[8], id, now .. ',' .. (now + slowStart))
+  redis.call('HSET', KEYS[9], id, now .. ',' .. (now + slowStart))
 else
-  redis.call('HDEL', KEYS[8], id)
+  redis.call('HDEL', KEYS[9], id)
 end
 local deadline = now + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[7], deadline, id)
@@ -202,12 +204,12 @@ return deadline
 };
 
 /**
- * KEYS: COUNT_KEYS, backends, alive
+ * KEYS: COUNT_KEYS, backends, alive, health
  * ARGV: id, ttl ms, active ('' when not reported)
  * Returns the new deadline, or -1 for an unknown backend (it must register again).
  */
 export const heartbeat: ScriptDefinition = {
-  numberOfKeys: 7,
+  numberOfKeys: 8,
   lua: `${NOW}${RESCORE}
 local id = ARGV[1]
 if redis.call('HEXISTS', KEYS[6], id) == 0 then return -1 end
@@ -222,17 +224,17 @@ return deadline
 };
 
 /**
- * KEYS: COUNT_KEYS, backends
+ * KEYS: COUNT_KEYS, backends, alive, health
  * ARGV: id, record JSON with the new state, state
- * Draining takes the backend out of `load` (no new picks); activating ranks it again.
+ * Draining takes the backend out of `load` (no new picks); activating ranks it again, if healthy.
  */
 export const setState: ScriptDefinition = {
-  numberOfKeys: 6,
+  numberOfKeys: 8,
   lua: `${RESCORE}
 local id = ARGV[1]
 if redis.call('HEXISTS', KEYS[6], id) == 0 then return 0 end
 redis.call('HSET', KEYS[6], id, ARGV[2])
-if ARGV[3] == 'active' then
+if ARGV[3] == 'active' and redis.call('HGET', KEYS[8], id) ~= 'down' then
   redis.call('ZADD', KEYS[1], 'NX', 0, id)
   rescore(id)
 else
@@ -251,16 +253,41 @@ local function remove(id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
   redis.call('ZREM', KEYS[7], id)
+  redis.call('HDEL', KEYS[8], id)
   return existed
 end
 `;
 
 /**
- * KEYS: COUNT_KEYS, backends, alive
+ * KEYS: COUNT_KEYS, backends, alive, health
+ * ARGV: id, 'up' | 'down'
+ * The verdict of the health checks: a backend that is down leaves `load` (no gateway picks it);
+ * one that is up again (and active) comes back, at its current load. Returns 1 if the backend is
+ * known.
+ */
+export const setHealth: ScriptDefinition = {
+  numberOfKeys: 8,
+  lua: `${RESCORE}
+local id = ARGV[1]
+local json = redis.call('HGET', KEYS[6], id)
+if not json then return 0 end
+redis.call('HSET', KEYS[8], id, ARGV[2])
+if ARGV[2] == 'up' and cjson.decode(json).state == 'active' then
+  redis.call('ZADD', KEYS[1], 'NX', 0, id)
+  rescore(id)
+else
+  redis.call('ZREM', KEYS[1], id)
+end
+return 1
+`,
+};
+
+/**
+ * KEYS: COUNT_KEYS, backends, alive, health
  * ARGV: id
  */
 export const remove: ScriptDefinition = {
-  numberOfKeys: 7,
+  numberOfKeys: 8,
   lua: `${REMOVE}
 return remove(ARGV[1])
 `,
@@ -281,13 +308,13 @@ return rows
 };
 
 /**
- * KEYS: COUNT_KEYS, backends, alive
+ * KEYS: COUNT_KEYS, backends, alive, health
  * ARGV: ids...
  * Removes each backend whose deadline is still lapsed (one that beat since the registry looked is
  * kept); returns the ids removed.
  */
 export const evict: ScriptDefinition = {
-  numberOfKeys: 7,
+  numberOfKeys: 8,
   lua: `${NOW}${REMOVE}
 local evicted = {}
 for _, id in ipairs(ARGV) do
@@ -454,6 +481,7 @@ export const SCRIPTS = {
   register,
   heartbeat,
   setState,
+  setHealth,
   remove,
   lapsed,
   evict,
