@@ -218,6 +218,10 @@ describe.each(['memory', 'redis'] as const)('gateway on the %s store', (kind) =>
     expect((await call(agent, `${gateway.adminUrl}/health/live`)).status).toBe(200);
     const metrics = await call(agent, `${gateway.adminUrl}/metrics`);
     expect(metrics.body.toString()).toMatch(/lb_gateway_requests_total\{pool="default",status="200"\} 1/);
+    expect(metrics.body.toString()).toMatch(/lb_gateway_backend_requests_total\{pool="default",backend="b1"\} 1/);
+    // The replica at a glance, for the registry's dashboard: what each backend served, what it holds.
+    const status = await call(agent, `${gateway.adminUrl}/status`);
+    expect(status.json()).toMatchObject({ id: gateway.id, store: { state: 'up' }, inFlight: 0, pools: { default: { leases: {}, served: { b1: 1 } } } });
     // On the traffic port, /health belongs to the backends like every other path.
     const proxied = await get('/health');
     expect(proxied.headers['x-backend-id']).toBe('b1');

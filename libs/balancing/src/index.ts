@@ -11,3 +11,4 @@ export * from './agent';
 export * from './store/store-guard';
 export * from './core/eviction-plan';
 export * from './core/health-state';
+export * from './api/gateway-status';

@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { FASTIFY_REQUEST_ID_OPTIONS, fastifyListenerOptions, listenerTimeoutsFrom, type Logger, logRequests, PinoNestLogger } from '@lb/runtime';
 import type { GatewayConfig } from './config';
 import { GatewayModule, type GatewayDeps } from './gateway.module';
+import { GatewayPresence } from './presence';
 import { GATEWAY_LOGGER } from './tokens';
 import { TrafficServer } from './traffic/traffic-server';
 
@@ -32,6 +33,7 @@ export async function bootstrapGateway(config: GatewayConfig, deps: GatewayDeps 
     throw err;
   }
   const adminPort = (app.getHttpServer().address() as AddressInfo).port;
+  app.get(GatewayPresence).listening(adminPort);
   const trafficPort = app.get(TrafficServer).port;
   return {
     app,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isValidName, NAME_RULE, POLICIES } from '@lb/balancing';
 import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
 import { REDIS_ENV, redisConnectionFrom, type RedisConnection } from '@lb/balancing/redis';
-import { bool, bytes, ConfigError, LISTENER_TIMEOUT_ENV, logLevel, ms, nonNegativeInt, port, positiveInt, z } from '@lb/runtime';
+import { bool, bytes, ConfigError, httpUrl, LISTENER_TIMEOUT_ENV, logLevel, ms, nonNegativeInt, port, positiveInt, z } from '@lb/runtime';
 import { MODES, parseRoutes, type Route } from './routing/route-table';
 
 /** The only list of variables the gateway reads. */
@@ -11,6 +11,12 @@ export const GatewayEnv = z.object({
   GATEWAY_PORT: port.default(8080),
   GATEWAY_ADMIN_PORT: port.default(9080),
   GATEWAY_HOST: z.string().default('0.0.0.0'),
+  /**
+   * Where the registry reaches this gateway's admin port (/status for the dashboard). Default: the
+   * Nomad-given address of the "admin" port, else the listening address (this host's name for a wildcard).
+   */
+  GATEWAY_ADMIN_URL: httpUrl.optional(),
+  NOMAD_ADDR_admin: z.string().trim().min(1).optional(),
   /** Names this replica's lease table in Redis; unique per process by default. */
   GATEWAY_ID: z.string().refine(isValidName, { message: `expected ${NAME_RULE}` }).optional(),
   /** The pool requests go to when GATEWAY_ROUTES is unset. */

@@ -6,12 +6,14 @@ import { BALANCER_STORE, BalancingModule } from '@lb/balancing/nest';
 import { UpstreamPools } from '@lb/proxy';
 import { createLogger, ProblemFilter } from '@lb/runtime';
 import { HealthController } from './admin/health.controller';
+import { StatusController } from './admin/status.controller';
 import { MetricsController } from './admin/metrics.controller';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { LeaseBook } from './leases/lease-book';
 import { LeaseSync } from './leases/lease-sync.service';
 import { RouteTableCheck } from './routing/route-table-check';
 import { GatewayMetrics } from './metrics';
+import { GatewayPresence } from './presence';
 import { StoreRecovery } from './store-recovery';
 import { LocalView } from './view/local-view';
 import { MembershipView } from './view/membership-view.service';
@@ -52,7 +54,7 @@ export class GatewayModule {
         BalancingModule.forRoot({ redis: config.redis, keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
         TerminusModule,
       ],
-      controllers: [HealthController, MetricsController],
+      controllers: [HealthController, MetricsController, StatusController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: GATEWAY_LOGGER, useValue: log },
@@ -68,6 +70,7 @@ export class GatewayModule {
         },
         GatewayResourcesOwner,
         { provide: StoreRecovery, useValue: new StoreRecovery() },
+        { provide: GatewayPresence, useValue: new GatewayPresence(config) },
         {
           provide: StoreGuard,
           inject: [BALANCER_STORE, StoreRecovery, GatewayMetrics],

@@ -63,7 +63,53 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly backendRequests = new Counter({
+    name: 'lb_gateway_backend_requests_total',
+    help: 'Exchanges (requests, streams, sessions) each backend served through this gateway, however they ended',
+    labelNames: ['pool', 'backend'] as const,
+    registers: [this.registry],
+  });
+  readonly backendFailures = new Counter({
+    name: 'lb_gateway_backend_failures_total',
+    help: 'Failed attempts to reach or hear from each backend, by error code',
+    labelNames: ['pool', 'backend', 'code'] as const,
+    registers: [this.registry],
+  });
+  /** backendRequests' label children, bound once per pool and backend (the hot path hashes no labels), with their counts. */
+  private readonly servedBy = new Map<string, Map<string, { readonly child: Counter.Internal; n: number }>>();
+  private readonly failureCodes = new Set<string>();
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'lb_gateway_' });
+  }
+
+  /** One more exchange served by `backend`. */
+  served(pool: string, backend: string): void {
+    let byBackend = this.servedBy.get(pool);
+    if (!byBackend) this.servedBy.set(pool, (byBackend = new Map()));
+    let entry = byBackend.get(backend);
+    if (!entry) byBackend.set(backend, (entry = { child: this.backendRequests.labels(pool, backend), n: 0 }));
+    entry.child.inc();
+    entry.n++;
+  }
+
+  /** One failed attempt on `backend`. */
+  failed(pool: string, backend: string, code: string): void {
+    this.failureCodes.add(code);
+    this.backendFailures.inc({ pool, backend, code });
+  }
+
+  /** What each backend of each pool has served through this gateway so far (admin /status). */
+  servedSoFar(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [pool, byBackend] of this.servedBy) out[pool] = Object.fromEntries([...byBackend].map(([id, e]) => [id, e.n]));
+    return out;
+  }
+
+  /** A backend left its pool: its series go, so the label sets stay bounded by the fleet. */
+  forgetBackend(pool: string, backend: string): void {
+    this.servedBy.get(pool)?.delete(backend);
+    this.backendRequests.remove(pool, backend);
+    for (const code of this.failureCodes) this.backendFailures.remove(pool, backend, code);
   }
 }

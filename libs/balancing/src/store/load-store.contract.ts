@@ -252,6 +252,16 @@ export function describeLoadStoreContract(name: string, makeStore: ContractStore
       expect(await store.beatHolder('p1', 'gw-1', TTL)).toBe(true); // a reconcile beats too
     });
 
+    it('lists the gateways that announced themselves, until their announcement lapses', async () => {
+      const store = await open();
+      const info = (id: string) => ({ id, adminUrl: `http://127.0.0.1:9/${id}`, pools: ['p1'], startedAt: 1 });
+      await store.announceGateway(info('gw-b'), TTL);
+      await store.announceGateway(info('gw-a'), 30);
+      expect((await store.gateways()).map((g) => g.id)).toEqual(['gw-a', 'gw-b']);
+      await sleep(60);
+      expect(await store.gateways()).toEqual([info('gw-b')]);
+    });
+
     it('tells subscribers about membership changes', async () => {
       const store = await open();
       const seen: string[] = [];

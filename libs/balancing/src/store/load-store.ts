@@ -103,6 +103,23 @@ export interface SweepResult {
   readonly expiredPending: number;
 }
 
+/** A gateway replica as it announces itself, so the control plane can find its admin port. */
+export interface GatewayInfo {
+  readonly id: string;
+  /** Where its admin listener (/health, /metrics, /status) is reached. */
+  readonly adminUrl: string;
+  readonly pools: readonly string[];
+  /** Epoch ms the process started. */
+  readonly startedAt: number;
+}
+
+/** Gateway replicas, announced by themselves (every LEASE_TTL_MS / 3) and forgotten when they stop. */
+export interface GatewayDirectory {
+  announceGateway(info: GatewayInfo, ttlMs: number): Promise<void>;
+  /** Gateways whose last announcement has not lapsed, by id. */
+  gateways(): Promise<GatewayInfo[]>;
+}
+
 export type MembershipListener = (event: MembershipEvent) => void;
 
 export interface EventBus {
@@ -112,7 +129,7 @@ export interface EventBus {
 }
 
 /** Everything one store adapter provides; apps depend on the narrow parts they use. */
-export interface BalancerStore extends LoadStore, MembershipStore, EventBus {
+export interface BalancerStore extends LoadStore, MembershipStore, EventBus, GatewayDirectory {
   readonly kind: 'memory' | 'redis';
   /** Throws when the store cannot be reached (health checks). */
   ping(): Promise<void>;

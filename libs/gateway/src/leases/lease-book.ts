@@ -91,6 +91,11 @@ export class LeaseBook {
     return this.pools.get(pool)?.held.get(backendId) ?? 0;
   }
 
+  /** This gateway's slots per backend of a pool right now (admin /status). */
+  heldIn(pool: string): Record<string, number> {
+    return Object.fromEntries(this.pools.get(pool)?.held ?? []);
+  }
+
   /** Total slots held in a pool. */
   total(pool: string): number {
     let sum = 0;

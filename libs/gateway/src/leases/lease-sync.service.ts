@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { BALANCER_STORE } from '@lb/balancing/nest';
-import { StoreGuard, type LoadStore } from '@lb/balancing';
+import { StoreGuard, type GatewayDirectory, type LoadStore } from '@lb/balancing';
 import type { Logger } from '@lb/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GatewayMetrics } from '../metrics';
 import { poolsOf } from '../routing/route-table';
+import { GatewayPresence } from '../presence';
 import { StoreRecovery } from '../store-recovery';
 import { GATEWAY_LOGGER } from '../tokens';
 import { LeaseBook } from './lease-book';
@@ -27,11 +28,12 @@ export class LeaseSync implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(BALANCER_STORE) private readonly store: LoadStore,
+    @Inject(BALANCER_STORE) private readonly store: LoadStore & GatewayDirectory,
     private readonly guard: StoreGuard,
     private readonly book: LeaseBook,
     private readonly metrics: GatewayMetrics,
     private readonly recovery: StoreRecovery,
+    private readonly presence: GatewayPresence,
     @Inject(GATEWAY_LOGGER) private readonly log: Logger,
   ) {
     this.pools = poolsOf(config.routes);
@@ -70,6 +72,12 @@ export class LeaseSync implements OnModuleInit, OnApplicationShutdown {
   private async tick(): Promise<void> {
     if (!this.guard.isUp) return;
     const guarded = <T>(call: () => Promise<T>) => this.guard.call(call);
+    const adminUrl = this.presence.adminUrl;
+    if (adminUrl) {
+      // So the registry (its dashboard) can find this replica; lapses with the leases' TTL.
+      const info = { id: this.config.gatewayId, adminUrl, pools: this.pools, startedAt: this.presence.startedAt };
+      this.store.announceGateway(info, this.config.LEASE_TTL_MS).catch(() => undefined);
+    }
     await Promise.all(
       this.pools.map(async (pool) => {
         try {

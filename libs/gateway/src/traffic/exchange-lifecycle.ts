@@ -116,6 +116,7 @@ export class ExchangeLifecycle {
     const code = upstreamFailureCode(error);
     x.upstreamError = code;
     this.metrics.upstreamFailures.inc({ pool: x.route.pool, code });
+    this.metrics.failed(x.route.pool, backend, code);
     if (outcome.responseStarted) {
       this.log.warn({ reqId: x.requestId, backend, code }, 'upstream failed mid-response');
       x.t.cut(error);

@@ -48,6 +48,7 @@ export class ExchangeTracker {
     this.metrics.inFlight.dec({ pool: x.pool });
     this.metrics.requests.inc({ pool: x.pool, status: String(x.status) });
     this.metrics.duration.observe({ pool: x.pool }, seconds);
+    if (x.backend !== undefined) this.metrics.served(x.pool, x.backend);
     if (!this.config.GATEWAY_ACCESS_LOG) return;
     this.log.info(
       {

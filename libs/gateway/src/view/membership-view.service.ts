@@ -5,6 +5,7 @@ import { UpstreamPools } from '@lb/proxy';
 import type { Logger } from '@lb/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { LeaseBook } from '../leases/lease-book';
+import { GatewayMetrics } from '../metrics';
 import { poolsOf } from '../routing/route-table';
 import { StoreRecovery } from '../store-recovery';
 import { GATEWAY_LOGGER } from '../tokens';
@@ -37,6 +38,7 @@ export class MembershipView implements OnApplicationBootstrap, OnApplicationShut
     private readonly view: LocalView,
     private readonly book: LeaseBook,
     private readonly upstreams: UpstreamPools,
+    private readonly metrics: GatewayMetrics,
     recovery: StoreRecovery,
     @Inject(GATEWAY_LOGGER) private readonly log: Logger,
   ) {
@@ -97,7 +99,10 @@ export class MembershipView implements OnApplicationBootstrap, OnApplicationShut
     if (!this.pools.includes(event.pool)) return;
     this.log.info({ event }, 'membership changed');
     const left = this.view.applyEvent(event);
-    if (left) void this.upstreams.retire(left.url);
+    if (left) {
+      void this.upstreams.retire(left.url);
+      this.metrics.forgetBackend(event.pool, event.id);
+    }
     if (event.type === 'registered' || event.type === 'activated') void this.refresh(event.pool).catch(() => undefined);
   }
 }

@@ -6,6 +6,7 @@ import { isAlive, livenessDeadline } from '../../core/liveness';
 import type { BackendRecord, BackendState, BackendView, Candidate, Lease, MembershipEvent } from '../../core/types';
 import type {
   BalancerStore,
+  GatewayInfo,
   LapsedBackends,
   MembershipListener,
   RegisterOptions,
@@ -53,6 +54,7 @@ export class MemoryBalancerStore implements BalancerStore {
   /** Pools declared or joined by a backend (a gateway beating for a pool does not make it known). */
   private readonly knownPools = new Set<string>();
   private readonly events = new EventEmitter();
+  private readonly gatewayDirectory = new Map<string, { info: GatewayInfo; until: number }>();
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -280,6 +282,16 @@ export class MemoryBalancerStore implements BalancerStore {
       expiredPending++;
     }
     return { reapedHolders, expiredPending };
+  }
+
+  async announceGateway(info: GatewayInfo, ttlMs: number): Promise<void> {
+    this.gatewayDirectory.set(info.id, { info, until: this.now() + ttlMs });
+  }
+
+  async gateways(): Promise<GatewayInfo[]> {
+    const now = this.now();
+    for (const [id, { until }] of this.gatewayDirectory) if (until < now) this.gatewayDirectory.delete(id);
+    return [...this.gatewayDirectory.values()].map((g) => g.info).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   async publish(event: MembershipEvent): Promise<void> {

@@ -57,8 +57,12 @@ export function poolKeys(prefix: string, pool: string): PoolKeys {
 }
 
 /** Keys outside any pool, used by the control plane only (never inside a script). */
-export function globalKeys(prefix: string): { pools: string; index: string; eventsPattern: string } {
+export function globalKeys(prefix: string): { pools: string; index: string; eventsPattern: string; gateways: string; gatewaysAlive: string } {
   return {
+    /** hash: gateway id -> JSON GatewayInfo */
+    gateways: `${prefix}:gateways`,
+    /** sorted set: gateway id -> deadline of its last announcement (epoch ms, gateway clock) */
+    gatewaysAlive: `${prefix}:gateways-alive`,
     /** set of pool names */
     pools: `${prefix}:pools`,
     /** hash: backend id -> pool */

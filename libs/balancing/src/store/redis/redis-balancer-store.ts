@@ -6,6 +6,7 @@ import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent }
 import { SLOW_START_MIN_FRACTION } from '../../core/policies';
 import type {
   BalancerStore,
+  GatewayInfo,
   LapsedBackends,
   MembershipListener,
   RegisterOptions,
@@ -250,6 +251,30 @@ export class RedisBalancerStore implements BalancerStore {
     }
     const expiredPending = Number(await this.script('expirePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry));
     return { reapedHolders, expiredPending };
+  }
+
+  async announceGateway(info: GatewayInfo, ttlMs: number): Promise<void> {
+    const g = globalKeys(this.prefix);
+    const now = Date.now();
+    // One round trip for the record and its deadline; lapsed ones are dropped by whoever lists them.
+    await reachable(
+      this.redis
+        .multi()
+        .hset(g.gateways, info.id, JSON.stringify(info))
+        .zadd(g.gatewaysAlive, now + ttlMs, info.id)
+        .exec(),
+    );
+  }
+
+  async gateways(): Promise<GatewayInfo[]> {
+    const g = globalKeys(this.prefix);
+    const now = Date.now();
+    const lapsed = await reachable(this.redis.zrangebyscore(g.gatewaysAlive, '-inf', `(${now}`));
+    if (lapsed.length > 0) await reachable(this.redis.multi().zrem(g.gatewaysAlive, ...lapsed).hdel(g.gateways, ...lapsed).exec());
+    const live = await reachable(this.redis.zrangebyscore(g.gatewaysAlive, now, '+inf'));
+    if (live.length === 0) return [];
+    const records = await reachable(this.redis.hmget(g.gateways, ...live));
+    return records.flatMap((json) => (json ? [JSON.parse(json) as GatewayInfo] : [])).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   async publish(event: MembershipEvent): Promise<void> {
