@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { signToken, splitToken, withToken } from '@lb/balancing/token';
-import { BodyTooLargeError, failedBeforeSending, statusForUpstreamFailure, unforwardableReason, upstreamFailureCode } from '@lb/proxy';
+import { BodyTooLargeError, failedBeforeAnswer, failedBeforeSending, statusForUpstreamFailure, unforwardableReason, upstreamFailureCode } from '@lb/proxy';
 import { problem, requestIdFrom, type Logger } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { HeldLease } from '../leases/lease-book';
@@ -126,15 +126,16 @@ export class ExchangeLifecycle {
       x.t.reject(this.problems.bodyTooLarge(), { connection: 'close' });
       return;
     }
-    if (failedBeforeSending(error)) {
-      this.picker.eject(x.route.pool, backend);
-      if (x.t.replayable() && x.tried.length < this.config.UPSTREAM_RETRIES) {
-        held.release();
-        x.lease = undefined;
-        x.tried.push(backend);
-        void this.attempt(x);
-        return;
-      }
+    // Could not connect: skip that backend for a while (and tell the registry).
+    if (failedBeforeSending(error)) this.picker.eject(x.route.pool, backend);
+    // No answer at all (never connected, or a reused connection to a backend that just died):
+    // a request that may be replayed goes to another backend.
+    if (failedBeforeAnswer(error) && x.t.replayable() && x.tried.length < this.config.UPSTREAM_RETRIES) {
+      held.release();
+      x.lease = undefined;
+      x.tried.push(backend);
+      void this.attempt(x);
+      return;
     }
     this.log.warn({ reqId: x.requestId, backend, code }, 'upstream failed');
     x.t.reject(this.problems.upstreamFailure(statusForUpstreamFailure(error), backend, code));
