@@ -5,7 +5,7 @@ import { describeRedis, redisConnectionFrom, type RedisConnection } from '@lb/ba
 import { BackendSimEnv, bootstrapBackendSim } from '@lb/backend-sim';
 import { bootstrapGateway, GatewayEnv, resolveGatewayConfig } from '@lb/gateway';
 import { bootstrapRegistry, RegistryEnv } from '@lb/registry';
-import { loadConfig, runMain } from '@lb/runtime';
+import { createLogger, loadConfig, runMain } from '@lb/runtime';
 import { StandaloneEnv } from './config';
 
 /**
@@ -63,21 +63,29 @@ runMain('standalone', async () => {
   stops.push(backends.map((b) => b.close));
   stops.push([gateway.close]);
 
+  const urls = {
+    gateway: gateway.trafficUrl,
+    admin: gateway.adminUrl,
+    registry: registry.url,
+    dashboard: `${registry.url}/dashboard`,
+    backends: backends.map((b) => b.url),
+  };
+  if (!process.stdout.isTTY) {
+    // Piped (to Loki, a file): JSON lines only, and never the token.
+    createLogger({ service: 'standalone', level: 'info' }).info({ store: store ? 'memory' : describeRedis(redis as RedisConnection), mode: redirects ? 'redirect' : 'proxy', ...urls }, 'standalone running');
+    return;
+  }
   const lines = [
     '',
     `least-connections gateway running (${store ? 'in-memory store' : `Redis at ${describeRedis(redis as RedisConnection)}`}${redirects ? ', redirect mode' : ''})`,
-    `  gateway   ${gateway.trafficUrl}        admin ${gateway.adminUrl}/health  ${gateway.adminUrl}/metrics`,
-    `  registry  ${registry.url}/v1/backends`,
+    `  dashboard ${urls.dashboard}`,
+    `  gateway   ${urls.gateway}        admin ${urls.admin}/health/ready  ${urls.admin}/metrics`,
+    `  registry  ${urls.registry}/v1/backends`,
     ...backends.map((b) => `  backend   ${b.url}  (${b.id})`),
     '',
     'try:',
-    redirects ? `  curl -iL ${gateway.trafficUrl}/work?ms=10` : `  curl -i ${gateway.trafficUrl}/work?ms=10`,
-    `  curl -s ${registry.url}/v1/backends`,
-    layout.REGISTRY_TOKEN
-      ? '  (registry writes take the REGISTRY_TOKEN you set)'
-      : process.stdout.isTTY
-        ? `  registry token for this run: ${token}  (set REGISTRY_TOKEN to choose one)`
-        : '  (registry writes need a token: set REGISTRY_TOKEN to choose one)',
+    redirects ? `  curl -iL ${urls.gateway}/work?ms=10` : `  curl -i ${urls.gateway}/work?ms=10`,
+    layout.REGISTRY_TOKEN ? '  (registry writes and the dashboard\'s buttons take the REGISTRY_TOKEN you set)' : `  registry token for this run: ${token}  (set REGISTRY_TOKEN to choose one)`,
     'Ctrl-C stops everything.',
     '',
   ];

@@ -22,6 +22,7 @@ describe('BackendSimEnv', () => {
       REDIS_KEY_PREFIX: 'lb',
       REDIS_SENTINEL_NAME: 'mymaster',
       LOG_LEVEL: 'info',
+      LOG_FORMAT: 'auto',
     });
   });
 

@@ -1,7 +1,7 @@
 import { BackendWeight, NAME_PATTERN, NAME_RULE, WEIGHT_RULE } from '@lb/balancing';
 import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
 import { REDIS_ENV } from '@lb/balancing/redis';
-import { bool, httpUrl, LISTENER_TIMEOUT_ENV, logLevel, ms, port, positiveInt, positiveNumber, secret, z } from '@lb/runtime';
+import { bool, httpUrl, LISTENER_TIMEOUT_ENV, logFormat, logLevel, ms, port, positiveInt, positiveNumber, secret, z } from '@lb/runtime';
 
 /** An origin gateways can reach: the registry refuses a URL with a path, so refuse it here first. */
 const originUrl = httpUrl.refine((v) => new URL(v).pathname === '/' && !new URL(v).search && !new URL(v).hash, {
@@ -54,6 +54,7 @@ export const BackendSimEnv = z
     /** With Redis (REDIS_URL or REDIS_SENTINELS), load reports go straight to the store (one write, no HTTP hop). */
     ...REDIS_ENV,
     LOG_LEVEL: logLevel.default('info'),
+  LOG_FORMAT: logFormat.default('auto'),
     NOMAD_ALLOC_ID: name.optional(),
     NOMAD_IP_http: z.string().trim().min(1).optional(),
     NOMAD_PORT_http: port.optional(),

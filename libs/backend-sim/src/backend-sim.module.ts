@@ -5,6 +5,7 @@ import type { BalancerStore } from '@lb/balancing';
 import { BalancingModule } from '@lb/balancing/nest';
 import { redisConnectionFrom } from '@lb/balancing/redis';
 import { createLogger, ProblemFilter } from '@lb/runtime';
+import type { DestinationStream } from 'pino';
 import { BackendIdentity } from './backend-identity';
 import type { BackendSimConfig } from './backend-sim.env';
 import { EchoController } from './echo/echo.controller';
@@ -23,6 +24,8 @@ import { WorkerSlots } from './work/worker-slots';
 export interface BackendSimDeps {
   /** A store shared with other apps in this process (standalone); the caller closes it. */
   readonly store?: BalancerStore;
+  /** Where log lines go instead of stdout (tests read them). */
+  readonly logStream?: DestinationStream;
 }
 
 /** The backend simulator as a Nest module (Fastify only: it installs Fastify hooks). */
@@ -40,7 +43,7 @@ export class BackendSimModule {
       controllers: [WorkController, SessionsController, EchoController, InfoController, HealthController],
       providers: [
         { provide: BACKEND_SIM_CONFIG, useValue: config },
-        { provide: BACKEND_SIM_LOGGER, useValue: createLogger({ service: 'backend-sim', level: config.LOG_LEVEL }) },
+        { provide: BACKEND_SIM_LOGGER, useValue: createLogger({ service: 'backend-sim', level: config.LOG_LEVEL, format: config.LOG_FORMAT }, deps.logStream) },
         { provide: BackendIdentity, useFactory: () => new BackendIdentity(config) },
         { provide: ActiveConnections, useFactory: () => new ActiveConnections() },
         { provide: WorkerSlots, useFactory: () => new WorkerSlots(config.BACKEND_SLOTS) },

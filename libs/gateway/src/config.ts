@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isValidName, NAME_RULE, POLICIES } from '@lb/balancing';
 import { parseKeyRing, type KeyRing } from '@lb/balancing/token';
 import { REDIS_ENV, redisConnectionFrom, type RedisConnection } from '@lb/balancing/redis';
-import { bool, bytes, ConfigError, httpUrl, LISTENER_TIMEOUT_ENV, logLevel, ms, nonNegativeInt, port, positiveInt, z } from '@lb/runtime';
+import { bool, bytes, ConfigError, httpUrl, LISTENER_TIMEOUT_ENV, logFormat, logLevel, ms, nonNegativeInt, port, positiveInt, z } from '@lb/runtime';
 import { MODES, parseRoutes, type Route } from './routing/route-table';
 
 /** The only list of variables the gateway reads. */
@@ -67,6 +67,7 @@ export const GatewayEnv = z.object({
   /** A crashed gateway's reservations are given back this long after its last beat. */
   LEASE_TTL_MS: positiveInt(3_600_000).default(15_000),
   LOG_LEVEL: logLevel.default('info'),
+  LOG_FORMAT: logFormat.default('auto'),
 });
 
 export type GatewayEnvConfig = z.infer<typeof GatewayEnv>;

@@ -5,6 +5,7 @@ import { StoreGuard, type BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE, BalancingModule } from '@lb/balancing/nest';
 import { UpstreamPools } from '@lb/proxy';
 import { createLogger, ProblemFilter } from '@lb/runtime';
+import type { DestinationStream } from 'pino';
 import { HealthController } from './admin/health.controller';
 import { StatusController } from './admin/status.controller';
 import { MetricsController } from './admin/metrics.controller';
@@ -42,12 +43,14 @@ const VIEW_MISSING_GRACE_MS = 10_000;
 export interface GatewayDeps {
   /** A store shared with other apps in the same process (the standalone default). */
   readonly store?: BalancerStore;
+  /** Where log lines go instead of stdout (tests read them). */
+  readonly logStream?: DestinationStream;
 }
 
 @Module({})
 export class GatewayModule {
   static register(config: GatewayConfig, deps: GatewayDeps = {}): DynamicModule {
-    const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+    const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT }, deps.logStream);
     return {
       module: GatewayModule,
       imports: [

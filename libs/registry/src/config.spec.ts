@@ -30,6 +30,7 @@ describe('RegistryEnv', () => {
       REGISTRY_ANONYMOUS_REGISTRATIONS_PER_S: 2,
       REGISTRY_ANONYMOUS_REGISTRATION_BURST: 20,
       LOG_LEVEL: 'info',
+      LOG_FORMAT: 'auto',
     });
   });
 

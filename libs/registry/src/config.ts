@@ -1,6 +1,6 @@
 import { heartbeatIntervalFor, NAME_PATTERN, NAME_RULE, peakHeartbeatsPerSecond } from '@lb/balancing';
 import { REDIS_ENV } from '@lb/balancing/redis';
-import { bytes, LISTENER_TIMEOUT_ENV, logLevel, ms, port, positiveInt, positiveNumber, secret, z } from '@lb/runtime';
+import { bytes, LISTENER_TIMEOUT_ENV, logFormat, logLevel, ms, port, positiveInt, positiveNumber, secret, z } from '@lb/runtime';
 
 const atLeast = (reader: typeof ms, min: number, unit: string) =>
   reader.refine((n) => n >= min, { message: `expected at least ${min} ${unit}` });
@@ -72,6 +72,7 @@ export const RegistryEnv = z.object({
   REGISTRY_ANONYMOUS_REGISTRATIONS_PER_S: positiveNumber.default(2),
   REGISTRY_ANONYMOUS_REGISTRATION_BURST: positiveInt(100_000).default(20),
   LOG_LEVEL: logLevel.default('info'),
+  LOG_FORMAT: logFormat.default('auto'),
 }).superRefine((env, ctx) => {
   // A heartbeat limit below what our own agent sends at its rhythm would refuse backends that behave.
   const interval = heartbeatIntervalFor(env.LIVENESS_TTL_MS);

@@ -32,7 +32,7 @@ export interface RegistryDeps {
 @Module({})
 export class RegistryModule {
   static register(config: RegistryConfig, deps: RegistryDeps = {}): DynamicModule {
-    const settings = { service: 'registry', level: config.LOG_LEVEL };
+    const settings = { service: 'registry', level: config.LOG_LEVEL, format: config.LOG_FORMAT };
     // Nest's static Logger delegates to the last app that set one: in the standalone process that
     // is not this app, so the registry writes its own lines (and its access log) through this one.
     const logger = createLogger(settings, deps.logStream);

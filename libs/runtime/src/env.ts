@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_FORMATS } from './logger';
 
 /**
  * Environment readers. Every app declares its variables once with these, and `loadConfig` turns
@@ -46,6 +47,9 @@ export const redisUrl = z
   .refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), {
     message: 'expected a redis:// or rediss:// URL',
   });
+
+/** LOG_FORMAT: readable lines on a terminal and JSON otherwise (auto), or always one of them. */
+export const logFormat = z.enum(LOG_FORMATS, { message: `expected ${LOG_FORMATS.join(', ')}` });
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
   message: 'expected one of fatal, error, warn, info, debug, trace, silent',

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import prettyStream from 'pino-pretty';
 
 export type { Logger };
 
@@ -30,7 +31,12 @@ export function redactQuery(url: string | undefined): string | undefined {
 export interface LoggerSettings {
   readonly service: string;
   readonly level: string;
+  /** `auto` (default): readable lines on a terminal, JSON lines otherwise (Loki, files, pipes). */
+  readonly format?: LogFormat;
 }
+
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export function loggerOptions({ service, level }: LoggerSettings): LoggerOptions {
   return {
@@ -43,7 +49,17 @@ export function loggerOptions({ service, level }: LoggerSettings): LoggerOptions
   };
 }
 
-/** JSON lines on stdout, one event per line. Pretty output is `| npx pino-pretty`, never a code path. */
-export function createLogger(settings: LoggerSettings, destination: DestinationStream = pino.destination({ sync: false })): Logger {
-  return pino(loggerOptions(settings), destination);
+/**
+ * JSON lines on stdout, one event per line; on a terminal (or with LOG_FORMAT=pretty), the same
+ * events as readable lines through pino-pretty. The JSON is what Loki and Wazuh read: piped
+ * output is always JSON unless asked otherwise.
+ */
+export function createLogger(settings: LoggerSettings, destination?: DestinationStream): Logger {
+  return pino(loggerOptions(settings), destination ?? defaultDestination(settings.format ?? 'auto'));
+}
+
+function defaultDestination(format: LogFormat): DestinationStream {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (!pretty) return pino.destination({ sync: false });
+  return prettyStream({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{service} {msg}', singleLine: true, sync: true });
 }

@@ -59,3 +59,36 @@ describe('logRequests', () => {
     expect(JSON.stringify(lines)).not.toContain('s3cret');
   });
 });
+
+describe('logRequests for polled paths', () => {
+  it('writes health checks, scrapes and heartbeats that succeed at debug, and their failures at warn', async () => {
+    const { lines, logger } = capture('debug');
+    const app = Fastify();
+    logRequests(app, logger);
+    app.get('/health/ready', async () => ({ status: 'ok' }));
+    app.get('/metrics', async () => '');
+    app.post('/v1/backends/:id/heartbeat', async (req, reply) => reply.code((req.params as { id: string }).id === 'gone' ? 404 : 200).send({}));
+    try {
+      for (const url of ['/health/ready', '/metrics']) await app.inject({ url });
+      for (const id of ['b1', 'gone']) await app.inject({ method: 'POST', url: `/v1/backends/${id}/heartbeat`, payload: {} });
+      await flush();
+    } finally {
+      await app.close();
+    }
+    expect(lines.map((l) => [l.level, (l.req as { url: string }).url])).toEqual([
+      ['debug', '/health/ready'],
+      ['debug', '/metrics'],
+      ['debug', '/v1/backends/b1/heartbeat'],
+      ['warn', '/v1/backends/gone/heartbeat'],
+    ]);
+  });
+
+  it('writes Nest\u2019s start-up chatter at debug', async () => {
+    const { lines, logger } = capture('info');
+    const nest = new PinoNestLogger(logger);
+    nest.log('Mapped {/v1/backends, POST} route', 'RouterExplorer');
+    nest.log('registry listening', 'Bootstrap');
+    await flush();
+    expect(lines.map((l) => l.msg)).toEqual(['registry listening']);
+  });
+});

@@ -12,8 +12,16 @@ import { redactQuery, type Logger } from './logger';
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-/** Paths that are polled, not used: kept out of the access log. */
-const QUIET_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
+/** Paths that are polled, not used: logged at debug when they succeed. */
+const POLLED_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics', '/status']);
+
+/** Polled requests: health checks, scrapes, status reads, and backends' heartbeats (a few a second each). */
+export function isPolled(method: string, path: string): boolean {
+  return POLLED_PATHS.has(path) || (method === 'POST' && path.endsWith('/heartbeat'));
+}
+
+/** Nest's start-up chatter (modules loaded, one line per route mapped): debug, not info. */
+const NEST_BOOTSTRAP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
 
 /**
  * Nest's own messages (bootstrap, `new Logger(ctx)` in providers, unhandled errors) as JSON lines
@@ -50,6 +58,8 @@ export class PinoNestLogger implements LoggerService {
     if (rest.length > 0 && typeof last === 'string') {
       fields.context = last;
       rest.pop();
+      if (level === 'info' && NEST_BOOTSTRAP_CONTEXTS.has(last)) level = 'debug';
+      if (!this.logger.isLevelEnabled(level)) return;
     }
     let msg: string | undefined;
     if (message instanceof Error) fields.err = message;
@@ -66,13 +76,15 @@ export class PinoNestLogger implements LoggerService {
 
 /**
  * One JSON access line per answered request of a Fastify app: its id (see requestIdFrom), method,
- * URL (query redacted, see redactQuery), status and time, at warn for 4xx and error for 5xx. Install before the app listens.
+ * URL (query redacted, see redactQuery), status and time, at warn for 4xx and error for 5xx, and
+ * at debug for polled requests that succeed (health checks, scrapes, heartbeats: see isPolled).
+ * Install before the app listens.
  */
 export function logRequests(fastify: FastifyInstance, logger: Logger): void {
   fastify.addHook('onResponse', (request, reply, done) => {
-    if (!QUIET_PATHS.has(request.url.split('?', 1)[0])) {
-      const status = reply.statusCode;
-      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    const status = reply.statusCode;
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : isPolled(request.method, request.url.split('?', 1)[0]) ? 'debug' : 'info';
+    if (logger.isLevelEnabled(level)) {
       logger[level](
         {
           req: { id: request.id, method: request.method, url: redactQuery(request.url) },
