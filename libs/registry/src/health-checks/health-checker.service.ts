@@ -8,6 +8,8 @@ import { healthCheckAgent, probeHealth } from './probe-health';
 
 /** At most this many checks in flight at once, so a large fleet is checked in waves. */
 const CONCURRENCY = 32;
+/** How often a subscription that failed (store away at start) is tried again. */
+const SUBSCRIBE_RETRY_MS = 2_000;
 
 /**
  * Active health checks, run by the registry for every backend of every pool (HAProxy's `check
@@ -30,6 +32,7 @@ export class HealthChecker implements OnApplicationBootstrap, OnApplicationShutd
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -56,17 +59,26 @@ export class HealthChecker implements OnApplicationBootstrap, OnApplicationShutd
         });
     }, this.config.HEALTH_CHECK_INTERVAL_MS);
     this.timer.unref();
-    this.unsubscribe = await this.store
-      .subscribe((event) => this.onEvent(event))
-      .catch((err: unknown) => {
-        this.log.warn({ err }, 'cannot listen for suspect backends: periodic checks only');
-        return undefined;
-      });
+    await this.listen();
+  }
+
+  /** Subscribes to the gateways' `suspect` events; a store away at start is tried again. */
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.unsubscribe = await this.store.subscribe((event) => this.onEvent(event));
+      if (this.stopped) await this.unsubscribe();
+    } catch (err) {
+      this.log.warn({ err }, 'cannot listen for suspect backends yet (store away?): periodic checks only until then');
+      this.retry = setTimeout(() => void this.listen(), SUBSCRIBE_RETRY_MS);
+      this.retry.unref();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.retry);
     await this.running;
     await this.unsubscribe?.();
     await this.agent.close();
