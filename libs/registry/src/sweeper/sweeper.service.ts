@@ -3,6 +3,7 @@ import { DEFAULT_POOL, planEviction, type BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
 import type { Logger } from '@lb/runtime';
 import type { RegistryConfig } from '../config';
+import { RegistryMetrics } from '../metrics/registry-metrics';
 import { REGISTRY_CONFIG, REGISTRY_LOGGER } from '../tokens';
 import { isListening } from './listening';
 import { StoreTrouble } from './store-trouble';
@@ -36,6 +37,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(BALANCER_STORE) private readonly store: BalancerStore,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
     private readonly trouble: StoreTrouble,
+    private readonly metrics: RegistryMetrics,
     @Inject(REGISTRY_LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ context: Sweeper.name });
@@ -66,9 +68,13 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     let forgave = 0;
     for (const pool of new Set([...pools, ...declared])) {
       if (this.stopped) return;
+      this.metrics.sweeping(pool);
       forgave += await this.judgeLiveness(pool);
       const { reapedHolders, expiredPending } = await this.store.sweep(pool);
-      for (const holder of reapedHolders) this.log.warn({ pool, holder }, 'gateway stopped beating: its leases were released');
+      for (const holder of reapedHolders) {
+        this.metrics.reapedGateway(pool);
+        this.log.warn({ pool, holder }, 'gateway stopped beating: its leases were released');
+      }
       if (expiredPending > 0) this.log.debug({ pool, expiredPending }, 'redirect reservations expired unclaimed');
     }
     if (forgave === 0) this.forgiving = false;
@@ -104,6 +110,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     const now = Date.now();
     for (const id of evicted) {
       this.evictedAt.set(pool, [...(this.evictedAt.get(pool) ?? []), now]);
+      this.metrics.evicted(pool);
       this.log.info({ pool, backendId: id }, 'backend evicted: liveness lapsed');
       await this.store.publish({ type: 'evicted', pool, id });
     }
