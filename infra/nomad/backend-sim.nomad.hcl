@@ -1,18 +1,35 @@
 # backend-sim: simulated backends. Scaling the pool = changing the number of allocations:
 #
-#   nomad job run -var image_tag=0.1.0 -var backend_count=3 infra/nomad/backend-sim.nomad.hcl
-#   nomad job scale backend-sim 10        # later; `nomad job run -preserve-counts` keeps it
+#   nomad job run -var image_tag=0.1.0 infra/nomad/backend-sim.nomad.hcl
+#   nomad job scale backend-sim 10        # within scaling { min max }; `nomad job run -preserve-counts` keeps it
 #
-# Nobody edits an upstream list: each allocation registers itself with the registry (found through
-# the Nomad service "lb-registry") under its allocation id, beats liveness and reports its load,
-# and deregisters on SIGTERM. The port is dynamic and has no `to`, so the container listens on the
-# host port Nomad picked and the app's ADVERTISE_URL fallback, NOMAD_IP_http:NOMAD_PORT_http, is
-# the address gateways can reach.
+# Nobody edits an upstream list: each allocation registers itself with the registry under its
+# allocation id, beats liveness and reports its load, and deregisters on SIGTERM. It reaches the
+# registry through the registry-proxy on its own node (a fixed address, http://<node ip>:8091, that
+# follows the registry wherever it runs), so a rescheduled registry restarts no backend. The port is
+# dynamic and has no `to`: the container listens on the host port Nomad picked, and the app's
+# ADVERTISE_URL fallback, NOMAD_IP_http:NOMAD_PORT_http, is the address gateways can reach.
+#
+# A backend that cannot register (registry unreachable, token refused) stays live but not ready:
+# its readiness check fails, `nomad alloc checks` shows it, and a deployment waits for it and then
+# reverts. The registry never sends it traffic, since it holds no record of it.
 
 variable "datacenters" {
   description = "Datacenters to run in."
   type        = list(string)
   default     = ["*"]
+}
+
+variable "node_pool" {
+  description = "Node pool to run in (Nomad 1.6+)."
+  type        = string
+  default     = "default"
+}
+
+variable "node_class" {
+  description = "Run backends only on client nodes of this node class (client `node_class`); empty: any node."
+  type        = string
+  default     = ""
 }
 
 variable "image" {
@@ -27,9 +44,21 @@ variable "image_tag" {
 }
 
 variable "backend_count" {
-  description = "Number of backend allocations (the pool's size). Change it, or `nomad job scale backend-sim N`."
+  description = "Number of backend allocations (the pool's size) at `nomad job run`; between backend_min and backend_max."
   type        = number
   default     = 3
+}
+
+variable "backend_min" {
+  description = "Fewest backends `nomad job scale` (or an autoscaler) may leave."
+  type        = number
+  default     = 1
+}
+
+variable "backend_max" {
+  description = "Most backends `nomad job scale` may ask for; keep it below the registry's REGISTRY_MAX_BACKENDS_PER_POOL (1000)."
+  type        = number
+  default     = 50
 }
 
 variable "pool" {
@@ -44,6 +73,24 @@ variable "weight" {
   default     = 1
 }
 
+variable "max_work_seconds" {
+  description = "Longest /work or /cpu request a backend accepts (BACKEND_MAX_WORK_MS). On SIGTERM it gets this long plus 10 s to finish: raise the clients' max_kill_timeout (default 30s) before raising this above 20."
+  type        = number
+  default     = 20
+}
+
+variable "require_gateway_token" {
+  description = "Redirect mode: serve only requests that carry a gateway's signed token (run the gateway with mode = \"redirect\")."
+  type        = bool
+  default     = false
+}
+
+variable "registry_proxy_port" {
+  description = "Static port of the registry-proxy system job on every node (its `port` variable)."
+  type        = number
+  default     = 8091
+}
+
 variable "log_level" {
   type    = string
   default = "info"
@@ -56,17 +103,38 @@ variable "redis_key_prefix" {
 
 job "backend-sim" {
   datacenters = var.datacenters
+  node_pool   = var.node_pool
   type        = "service"
 
   group "backend-sim" {
     count = var.backend_count
+
+    # `nomad job scale backend-sim N` is refused outside these bounds.
+    scaling {
+      enabled = true
+      min     = var.backend_min
+      max     = var.backend_max
+    }
+
+    # Backends only on the nodes meant for them, when a class is given.
+    dynamic "constraint" {
+      for_each = var.node_class == "" ? [] : [var.node_class]
+      content {
+        attribute = "${node.class}"
+        value     = constraint.value
+      }
+    }
+
+    spread {
+      attribute = "${node.unique.id}"
+    }
 
     network {
       port "http" {}
     }
 
     # Nomad's own view, for operators (`nomad service info lb-backend-sim`); gateways do not use it,
-    # they get membership from the registry.
+    # they get membership from the registry (through Redis).
     service {
       name     = "lb-backend-sim"
       provider = "nomad"
@@ -88,10 +156,8 @@ job "backend-sim" {
         }
       }
 
-      # Readiness: it can do its job now: it is registered with the registry.
-      # No check_restart: failing it never restarts anything. It marks the allocation unhealthy
-      # (`nomad alloc checks`, deployments wait for it), but Nomad's own service catalog still lists
-      # it: nomadService returns every instance whatever its checks say (Consul's `service` would not).
+      # Readiness: it is registered with the registry. No check_restart: failing it marks the
+      # allocation unhealthy (deployments wait for it) and restarts nothing.
       check {
         name     = "backend-ready"
         type     = "http"
@@ -117,6 +183,33 @@ job "backend-sim" {
       auto_revert       = true
     }
 
+    # Holds the backend back until at least one sentinel is registered (see gateway.nomad.hcl).
+    task "await-redis" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image   = "${var.image}:${var.image_tag}"
+        command = "sh"
+        args    = ["-c", "until grep -q : /local/sentinels; do echo 'waiting for the Nomad service lb-redis-sentinel' >&2; sleep 3; done"]
+      }
+
+      template {
+        destination = "local/sentinels"
+        change_mode = "noop"
+        data        = "{{ range nomadService \"lb-redis-sentinel\" }}{{ .Address }}:{{ .Port }}\n{{ end }}"
+      }
+
+      resources {
+        cpu    = 20
+        memory = 32
+      }
+    }
+
     task "backend-sim" {
       driver = "docker"
 
@@ -127,51 +220,61 @@ job "backend-sim" {
       }
 
       env {
-        BACKEND_HOST     = "0.0.0.0"
-        BACKEND_PORT     = "${NOMAD_PORT_http}"
-        BACKEND_POOL     = var.pool
-        BACKEND_WEIGHT   = "${var.weight}"
-        LOG_LEVEL        = var.log_level
-        REDIS_KEY_PREFIX = var.redis_key_prefix
+        BACKEND_HOST          = "0.0.0.0"
+        BACKEND_PORT          = "${NOMAD_PORT_http}"
+        BACKEND_POOL          = var.pool
+        BACKEND_WEIGHT        = "${var.weight}"
+        BACKEND_MAX_WORK_MS   = "${var.max_work_seconds * 1000}"
+        REQUIRE_GATEWAY_TOKEN = "${var.require_gateway_token}"
+        REGISTRY_URL          = "http://${NOMAD_IP_http}:${var.registry_proxy_port}"
+        LOG_LEVEL             = var.log_level
+        REDIS_KEY_PREFIX      = var.redis_key_prefix
         # BACKEND_ID defaults to NOMAD_ALLOC_ID; ADVERTISE_URL to NOMAD_IP_http:NOMAD_PORT_http.
       }
 
-      # Secrets (registry token, Redis password) and discovered addresses, rendered into secrets/;
-      # REDIS_URL carries no credentials. A missing lb-registry or lb-redis renders an address that
-      # cannot resolve (the backend stays unready instead of running unregistered or on an in-memory
-      # store); Nomad re-renders and restarts once they exist.
-      # `splay` spreads those restarts so a moved registry does not restart every backend at once.
+      # Secrets, rendered into secrets/ as environment (never in the job spec). A rotation restarts
+      # the backends one by one (`splay`).
       template {
         destination = "secrets/lb.env"
         env         = true
         change_mode = "restart"
-        splay       = "30s"
+        splay       = "60s"
         data        = <<-EOT
-          {{ with nomadVar "nomad/jobs/lb" -}}
-          REGISTRY_TOKEN={{ .registry_token }}
-          REDIS_PASSWORD={{ .redis_password }}
+          {{ with nomadVar "lb/registry" -}}
+          REGISTRY_TOKEN={{ .token }}
           {{- end }}
-          {{ range $i, $s := nomadService "lb-registry" -}}
-          {{ if eq $i 0 }}REGISTRY_URL=http://{{ $s.Address }}:{{ $s.Port }}{{ end }}
-          {{- else -}}
-          REGISTRY_URL=http://lb-registry-not-registered.invalid:8090
+          {{ with nomadVar "lb/redis" -}}
+          REDIS_PASSWORD={{ .password }}
+          REDIS_SENTINEL_PASSWORD={{ .password }}
           {{- end }}
-          {{ range $i, $s := nomadService "lb-redis" -}}
-          {{ if eq $i 0 }}REDIS_URL=redis://{{ $s.Address }}:{{ $s.Port }}{{ end }}
-          {{- else -}}
-          REDIS_URL=redis://lb-redis-not-registered.invalid:6379
+          {{ with nomadVar "lb/redirect" -}}
+          REDIRECT_KEYS={{ .keys }}
           {{- end }}
         EOT
       }
 
-      # SIGTERM: the agent deregisters (gateways stop picking it at once), in-flight requests and
-      # long-lived sessions get up to kill_timeout to finish; 30s is Nomad's default max_kill_timeout.
-      kill_signal  = "SIGTERM"
-      kill_timeout = "30s"
+      # Where the sentinels are, read at start only (see gateway.nomad.hcl): a move restarts nothing.
+      template {
+        destination = "local/redis.env"
+        env         = true
+        change_mode = "noop"
+        data        = <<-EOT
+          REDIS_SENTINELS={{ range $i, $s := nomadService "lb-redis-sentinel" }}{{ if $i }},{{ end }}{{ $s.Address }}:{{ $s.Port }}{{ else }}lb-redis-sentinel-not-registered.invalid:26379{{ end }}
+        EOT
+      }
 
+      # SIGTERM: the agent deregisters (gateways stop picking it at once), then in-flight requests get
+      # up to kill_timeout to finish: the longest request it accepts (BACKEND_MAX_WORK_MS) plus 10 s
+      # for deregistering and closing. WebSocket and SSE sessions have no such bound: those still open
+      # then are cut, and their clients reconnect through a gateway to another backend.
+      kill_signal  = "SIGTERM"
+      kill_timeout = "${var.max_work_seconds + 10}s"
+
+      # Idle at about 105 MiB.
       resources {
-        cpu    = 200
-        memory = 192
+        cpu        = 200
+        memory     = 192
+        memory_max = 384
       }
     }
   }

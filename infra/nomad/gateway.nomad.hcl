@@ -1,15 +1,27 @@
 # gateway: the traffic entry point. Every replica shares one view of load through Redis.
 #
 #   nomad job run -var image_tag=0.1.0 infra/nomad/gateway.nomad.hcl
+#   nomad job run -var image_tag=0.1.0 -var mode=redirect infra/nomad/gateway.nomad.hcl   # 307 + token
 #
 # Traffic on a static host port (default 8080) so clients or an outer load balancer have a fixed
-# address on each node; at most one replica per node because of it. Admin (/health/*, /metrics) on a
-# dynamic port, registered as the Nomad service "lb-gateway-admin" for Prometheus (nomad_sd_configs).
+# address on each node: one replica per node, spread over datacenters. Admin (/health/*, /metrics)
+# on a dynamic port, registered as the Nomad service "lb-gateway-admin" for Prometheus.
+#
+# The gateway needs Redis only: membership, loads and events are all there (it never calls the
+# registry). It reaches Redis through the sentinels, follows failovers on its own, and learns new
+# sentinels from the sentinels, so the address template below never restarts it (change_mode "noop").
+# Secrets (Nomad Variables lb/redis and lb/redirect) restart it when an operator rotates them.
 
 variable "datacenters" {
   description = "Datacenters to run in."
   type        = list(string)
   default     = ["*"]
+}
+
+variable "node_pool" {
+  description = "Node pool to run in (Nomad 1.6+)."
+  type        = string
+  default     = "default"
 }
 
 variable "image" {
@@ -35,6 +47,12 @@ variable "traffic_port" {
   default     = 8080
 }
 
+variable "mode" {
+  description = "proxy (forward and stream back) or redirect (307 to the chosen backend with a signed token; run backend-sim with require_gateway_token = true)."
+  type        = string
+  default     = "proxy"
+}
+
 variable "log_level" {
   type    = string
   default = "info"
@@ -47,10 +65,21 @@ variable "redis_key_prefix" {
 
 job "gateway" {
   datacenters = var.datacenters
+  node_pool   = var.node_pool
   type        = "service"
 
   group "gateway" {
     count = var.gateway_count
+
+    # The static port already keeps two replicas off one node; say so, and spread them out.
+    constraint {
+      operator = "distinct_hosts"
+      value    = "true"
+    }
+
+    spread {
+      attribute = "${node.datacenter}"
+    }
 
     network {
       port "http" {
@@ -76,7 +105,7 @@ job "gateway" {
       # to the backends).
       #
       # Liveness: the process works. The only check that restarts the task (check_restart); the app
-      # answers it without asking Redis or the registry, so an outage of either restarts nothing.
+      # answers it without asking Redis, so a Redis outage restarts nothing.
       check {
         name     = "gateway-live"
         type     = "http"
@@ -93,9 +122,8 @@ job "gateway" {
 
       # Readiness: it can serve: it knows its backends. It stays ready while Redis is away
       # (it picks from its local view then, degraded), so a Redis outage changes nothing here.
-      # No check_restart: failing it never restarts anything. It marks the allocation unhealthy
-      # (`nomad alloc checks`, deployments wait for it), but Nomad's own service catalog still lists
-      # it: nomadService returns every instance whatever its checks say (Consul's `service` would not).
+      # No check_restart: failing it marks the allocation unhealthy (deployments wait for it) and
+      # restarts nothing.
       check {
         name     = "gateway-ready"
         type     = "http"
@@ -131,6 +159,34 @@ job "gateway" {
       auto_revert       = true
     }
 
+    # Holds the gateway back until at least one sentinel is registered, so it never starts with a
+    # sentinel list that can only be a placeholder (the address template never restarts it).
+    task "await-redis" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image   = "${var.image}:${var.image_tag}"
+        command = "sh"
+        args    = ["-c", "until grep -q : /local/sentinels; do echo 'waiting for the Nomad service lb-redis-sentinel' >&2; sleep 3; done"]
+      }
+
+      template {
+        destination = "local/sentinels"
+        change_mode = "noop"
+        data        = "{{ range nomadService \"lb-redis-sentinel\" }}{{ .Address }}:{{ .Port }}\n{{ end }}"
+      }
+
+      resources {
+        cpu    = 20
+        memory = 32
+      }
+    }
+
     task "gateway" {
       driver = "docker"
 
@@ -144,33 +200,38 @@ job "gateway" {
         GATEWAY_HOST       = "0.0.0.0"
         GATEWAY_PORT       = "8080"
         GATEWAY_ADMIN_PORT = "9080"
+        GATEWAY_MODE       = var.mode
         LOG_LEVEL          = var.log_level
         REDIS_KEY_PREFIX   = var.redis_key_prefix
       }
 
-      # The Redis password and discovered addresses, rendered into secrets/ as environment; REDIS_URL
-      # carries no credentials. A missing lb-redis renders an address that cannot resolve, so the
-      # gateway never runs on an in-memory store of its own; Nomad re-renders and restarts once Redis
-      # is registered. It reads nomad/jobs/lb only for redis_password.
+      # Secrets, rendered into secrets/ as environment (never in the job spec). A rotation restarts
+      # the replicas one by one (`splay`). REDIRECT_KEYS is read in redirect mode only.
       template {
         destination = "secrets/lb.env"
         env         = true
         change_mode = "restart"
-        splay       = "10s"
+        splay       = "30s"
         data        = <<-EOT
-          {{ with nomadVar "nomad/jobs/lb" -}}
-          REDIS_PASSWORD={{ .redis_password }}
+          {{ with nomadVar "lb/redis" -}}
+          REDIS_PASSWORD={{ .password }}
+          REDIS_SENTINEL_PASSWORD={{ .password }}
           {{- end }}
-          {{ range $i, $s := nomadService "lb-redis" -}}
-          {{ if eq $i 0 }}REDIS_URL=redis://{{ $s.Address }}:{{ $s.Port }}{{ end }}
-          {{- else -}}
-          REDIS_URL=redis://lb-redis-not-registered.invalid:6379
+          {{ with nomadVar "lb/redirect" -}}
+          REDIRECT_KEYS={{ .keys }}
           {{- end }}
-          {{ range $i, $s := nomadService "lb-registry" -}}
-          {{ if eq $i 0 }}REGISTRY_URL=http://{{ $s.Address }}:{{ $s.Port }}{{ end }}
-          {{- else -}}
-          REGISTRY_URL=http://lb-registry-not-registered.invalid:8090
-          {{- end }}
+        EOT
+      }
+
+      # Where the sentinels are, read at start only: ioredis asks them for the master, follows
+      # failovers and adds sentinels they report, so a move changes nothing for a running gateway
+      # (noop). A restart for any other reason reads the current list.
+      template {
+        destination = "local/redis.env"
+        env         = true
+        change_mode = "noop"
+        data        = <<-EOT
+          REDIS_SENTINELS={{ range $i, $s := nomadService "lb-redis-sentinel" }}{{ if $i }},{{ end }}{{ $s.Address }}:{{ $s.Port }}{{ else }}lb-redis-sentinel-not-registered.invalid:26379{{ end }}
         EOT
       }
 
@@ -179,9 +240,12 @@ job "gateway" {
       kill_signal  = "SIGTERM"
       kill_timeout = "30s"
 
+      # Idle at about 120 MiB; memory_max (with memory oversubscription enabled) lets bursts of
+      # sessions and bodies use more instead of being OOM-killed at the reservation.
       resources {
-        cpu    = 500
-        memory = 256
+        cpu        = 500
+        memory     = 256
+        memory_max = 512
       }
     }
   }

@@ -1,16 +1,24 @@
 # Registry: the control plane (register, list, drain, evict backends; dashboard).
 #
-#   nomad var put nomad/jobs/lb registry_token=... redis_password=...   # once, see infra/README.md
 #   nomad job run -var image_tag=0.1.0 infra/nomad/registry.nomad.hcl
 #
-# Registered as the Nomad service "lb-registry"; backends find it with a nomadService template.
-# REGISTRY_TOKEN and REDIS_PASSWORD come from the Nomad Variable nomad/jobs/lb (keys registry_token,
-# redis_password) through a template into secrets/, never from this file.
+# Registered as the Nomad service "lb-registry". Backends reach it through the registry-proxy on
+# their own node, which follows this service, so the registry's port can stay dynamic and a
+# rescheduled registry restarts nobody. Two instances on two nodes by default: they share all state in
+# Redis, and the proxy skips one that refuses connections or answers 502/503.
+# REGISTRY_TOKEN (Nomad Variable lb/registry) and the Redis password (lb/redis) come through a
+# template into secrets/, never from this file.
 
 variable "datacenters" {
   description = "Datacenters to run in."
   type        = list(string)
   default     = ["*"]
+}
+
+variable "node_pool" {
+  description = "Node pool to run in (Nomad 1.6+)."
+  type        = string
+  default     = "default"
 }
 
 variable "image" {
@@ -25,9 +33,9 @@ variable "image_tag" {
 }
 
 variable "registry_count" {
-  description = "Registry instances. They share all state in Redis; one is enough, two for availability."
+  description = "Registry instances, one per node. They share all state in Redis; two keep the control plane up through the loss of a node."
   type        = number
-  default     = 1
+  default     = 2
 }
 
 variable "log_level" {
@@ -42,10 +50,21 @@ variable "redis_key_prefix" {
 
 job "registry" {
   datacenters = var.datacenters
+  node_pool   = var.node_pool
   type        = "service"
 
   group "registry" {
     count = var.registry_count
+
+    # Two registries on one node would fail together.
+    constraint {
+      operator = "distinct_hosts"
+      value    = "true"
+    }
+
+    spread {
+      attribute = "${node.datacenter}"
+    }
 
     network {
       port "http" {
@@ -60,7 +79,7 @@ job "registry" {
       tags     = ["lb", "control-plane"]
 
       # Liveness: the process works. The only check that restarts the task (check_restart); the app
-      # answers it without asking Redis or the registry, so an outage of either restarts nothing.
+      # answers it without asking Redis, so a Redis outage restarts nothing.
       check {
         name     = "registry-live"
         type     = "http"
@@ -74,11 +93,9 @@ job "registry" {
         }
       }
 
-      # Readiness: it can do its job now: Redis answers (the registry owns membership and
-      # cannot register, evict or list without it).
-      # No check_restart: failing it never restarts anything. It marks the allocation unhealthy
-      # (`nomad alloc checks`, deployments wait for it), but Nomad's own service catalog still lists
-      # it: nomadService returns every instance whatever its checks say (Consul's `service` would not).
+      # Readiness: Redis answers (the registry owns membership and cannot register, evict or list
+      # without it). No check_restart: failing it marks the allocation unhealthy (deployments wait
+      # for it) and restarts nothing.
       check {
         name     = "registry-ready"
         type     = "http"
@@ -104,6 +121,33 @@ job "registry" {
       auto_revert       = true
     }
 
+    # Holds the registry back until at least one sentinel is registered (see gateway.nomad.hcl).
+    task "await-redis" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image   = "${var.image}:${var.image_tag}"
+        command = "sh"
+        args    = ["-c", "until grep -q : /local/sentinels; do echo 'waiting for the Nomad service lb-redis-sentinel' >&2; sleep 3; done"]
+      }
+
+      template {
+        destination = "local/sentinels"
+        change_mode = "noop"
+        data        = "{{ range nomadService \"lb-redis-sentinel\" }}{{ .Address }}:{{ .Port }}\n{{ end }}"
+      }
+
+      resources {
+        cpu    = 20
+        memory = 32
+      }
+    }
+
     task "registry" {
       driver = "docker"
 
@@ -120,26 +164,31 @@ job "registry" {
         REDIS_KEY_PREFIX = var.redis_key_prefix
       }
 
-      # Secrets and discovered addresses, rendered into secrets/ (never in the job spec, never in
-      # `nomad job inspect`). REDIS_URL carries no credentials: the password is REDIS_PASSWORD.
-      # Without a registered lb-redis the URL points at a name that cannot resolve, so the registry
-      # is not ready instead of quietly running on an in-memory store; the template re-renders and
-      # restarts the task once Redis is registered.
+      # Secrets, rendered into secrets/ as environment (never in the job spec, never in
+      # `nomad job inspect`). A rotation restarts the instances one by one (`splay`).
       template {
         destination = "secrets/lb.env"
         env         = true
         change_mode = "restart"
-        splay       = "5s"
+        splay       = "30s"
         data        = <<-EOT
-          {{ with nomadVar "nomad/jobs/lb" -}}
-          REGISTRY_TOKEN={{ .registry_token }}
-          REDIS_PASSWORD={{ .redis_password }}
+          {{ with nomadVar "lb/registry" -}}
+          REGISTRY_TOKEN={{ .token }}
           {{- end }}
-          {{ range $i, $s := nomadService "lb-redis" -}}
-          {{ if eq $i 0 }}REDIS_URL=redis://{{ $s.Address }}:{{ $s.Port }}{{ end }}
-          {{- else -}}
-          REDIS_URL=redis://lb-redis-not-registered.invalid:6379
+          {{ with nomadVar "lb/redis" -}}
+          REDIS_PASSWORD={{ .password }}
+          REDIS_SENTINEL_PASSWORD={{ .password }}
           {{- end }}
+        EOT
+      }
+
+      # Where the sentinels are, read at start only (see gateway.nomad.hcl): a move restarts nothing.
+      template {
+        destination = "local/redis.env"
+        env         = true
+        change_mode = "noop"
+        data        = <<-EOT
+          REDIS_SENTINELS={{ range $i, $s := nomadService "lb-redis-sentinel" }}{{ if $i }},{{ end }}{{ $s.Address }}:{{ $s.Port }}{{ else }}lb-redis-sentinel-not-registered.invalid:26379{{ end }}
         EOT
       }
 
@@ -147,9 +196,11 @@ job "registry" {
       kill_signal  = "SIGTERM"
       kill_timeout = "15s"
 
+      # Idle at about 100 MiB.
       resources {
-        cpu    = 200
-        memory = 192
+        cpu        = 200
+        memory     = 192
+        memory_max = 384
       }
     }
   }
