@@ -269,9 +269,22 @@ describe('Wazuh rules on the lines the apps print', () => {
 
   it('100520/100521: every redirected request refused for its token (forged, unknown key, expired, replayed, other path, none), a burst on every fifth', () => {
     expect(provoked.tokenRefusals.map((r) => r.reason)).toEqual(['missing', 'bad-signature', 'unknown-key', 'expired', 'already-used', 'wrong-path']);
-    const seen = rulesOf((l) => isAccess(l, 'backend-sim', provoked.tokenRefusals.map((r) => r.id)));
+    const seen = rulesOf((l) => l.msg === 'request completed' && isAccess(l, 'backend-sim', provoked.tokenRefusals.map((r) => r.id)));
     expect(seen).toEqual(burstOf(6, 100520, 100521, BURST.tokens));
     expect(rulesOf((l) => isAccess(l, 'backend-sim', ['wz-token-valid']))).toEqual([100500]);
+  });
+
+  it('100522/100523/100524: a forged, an expired and a replayed token each named by the refusal line; other refusals by none', () => {
+    const refusalRule = (id: string) => rulesOf((l) => l.msg === 'gateway token refused' && isAccess(l, 'backend-sim', [id]));
+    expect(provoked.tokenRefusals.map(({ id, reason }) => [reason, refusalRule(id)])).toEqual([
+      ['missing', [100500]],
+      ['bad-signature', [100522]],
+      ['unknown-key', [100522]],
+      ['expired', [100523]],
+      ['already-used', [100524]],
+      ['wrong-path', [100500]],
+    ]);
+    expect(verdicts.find((v) => v.rule?.id === 100524)?.description).toBe('Load balancer backend refused a replayed redirect token for GET /work?[redacted]');
   });
 
   it('100530/100531: every eviction, a storm on the third in one pool, none across pools', () => {
@@ -319,6 +332,8 @@ describe('Wazuh rules on the lines the apps print', () => {
     expect(verdicts.filter((v) => v.rule === undefined).map((v) => v.event.line)).toEqual([]);
     const expectedAlerts =
       provoked.refusedWrites.length + provoked.tokenRefusals.length + provoked.lapsed.lonely.length + provoked.lapsed.storm.length +
+      // the refusal lines that name a forged, expired or replayed token (100522-100524)
+      provoked.tokenRefusals.filter((r) => ['bad-signature', 'unknown-key', 'malformed', 'expired', 'already-used'].includes(r.reason)).length +
       provoked.dropped.length + provoked.dropped.filter((id) => provoked.answers.get(id)?.method === 'POST').length + 2;
     const alerts = verdicts.filter((v) => v.alert);
     expect(alerts).toHaveLength(expectedAlerts);

@@ -1,8 +1,9 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { PROBLEM_CONTENT_TYPE } from '@lb/runtime';
+import { PROBLEM_CONTENT_TYPE, redactQuery, type Logger } from '@lb/runtime';
 import { BackendIdentity } from '../backend-identity';
+import { BACKEND_SIM_LOGGER } from '../tokens';
 import { ActiveConnections } from './active-connections';
 import { GatewayTokenCheck, isCounted, refusalProblem } from './gateway-token-check';
 
@@ -21,6 +22,7 @@ export class TrafficHooks implements OnModuleInit {
     private readonly identity: BackendIdentity,
     private readonly connections: ActiveConnections,
     private readonly tokens: GatewayTokenCheck,
+    @Inject(BACKEND_SIM_LOGGER) private readonly log: Logger,
   ) {}
 
   onModuleInit(): void {
@@ -44,6 +46,8 @@ export class TrafficHooks implements OnModuleInit {
           done();
           return;
         }
+        // Why, for whoever watches for forged, expired or replayed tokens (the access line only says 403).
+        this.log.warn({ req: { id: request.id, method: request.method, url: redactQuery(request.url) }, reason: refusal }, 'gateway token refused');
         // Answered from the hook: no handler runs (and done() is not called).
         void reply.code(403).header('content-type', PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store').send(refusalProblem(refusal));
       }, done);
