@@ -11,6 +11,8 @@ import { BackendsController } from './backends/backends.controller';
 import { BackendsService } from './backends/backends.service';
 import { PoolsController } from './backends/pools.controller';
 import type { RegistryConfig } from './config';
+import { DashboardController } from './dashboard/dashboard.controller';
+import { DashboardHub } from './dashboard/dashboard-hub.service';
 import { HealthController } from './health/health.controller';
 import { BalancingErrorsInterceptor } from './http/balancing-errors.interceptor';
 import { RateLimits } from './limits/rate-limits';
@@ -42,7 +44,7 @@ export class RegistryModule {
         BalancingModule.forRoot({ redis: redisConnectionFrom(config), keyPrefix: config.REDIS_KEY_PREFIX, store: deps.store }),
         TerminusModule,
       ],
-      controllers: [BackendsController, PoolsController, HealthController, MetricsController],
+      controllers: [BackendsController, PoolsController, HealthController, MetricsController, DashboardController],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: config },
         { provide: REGISTRY_LOGGER, useValue: logger },
@@ -52,6 +54,7 @@ export class RegistryModule {
         { provide: StoreTrouble, useValue: new StoreTrouble() },
         HealthChecker,
         Sweeper,
+        DashboardHub,
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_GUARD, useClass: BearerTokenGuard },
         { provide: APP_INTERCEPTOR, useClass: BalancingErrorsInterceptor },
