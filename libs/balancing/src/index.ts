@@ -12,3 +12,4 @@ export * from './store/store-guard';
 export * from './core/eviction-plan';
 export * from './core/health-state';
 export * from './api/gateway-status';
+export * from './store/lasting-subscription';

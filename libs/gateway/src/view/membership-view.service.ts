@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BALANCER_STORE } from '@lb/balancing/nest';
-import { withDeadline, type BalancerStore, type MembershipEvent, StoreGuard } from '@lb/balancing';
+import { LastingSubscription, withDeadline, type BalancerStore, type MembershipEvent, StoreGuard } from '@lb/balancing';
 import { UpstreamPools } from '@lb/proxy';
 import type { Logger } from '@lb/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
@@ -25,11 +25,9 @@ const SUBSCRIBE_RETRY_MS = 1_000;
 @Injectable()
 export class MembershipView implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly pools: readonly string[];
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private subscription: LastingSubscription | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private retry: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
-  private stopped = false;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -53,7 +51,11 @@ export class MembershipView implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await this.refreshAll().catch((err: unknown) => this.log.warn({ err }, 'membership not listed at start (store away): will retry'));
-    await this.subscribe(); // the first attempt; a failed one retries in the background
+    this.subscription = new LastingSubscription(this.store, (event) => this.onEvent(event), {
+      retryMs: SUBSCRIBE_RETRY_MS,
+      onFailure: (err) => this.log.warn({ err }, 'cannot subscribe to membership events yet; retrying'),
+    });
+    await this.subscription.started; // the first attempt; a failed one retries in the background
     this.timer = setInterval(() => {
       if (this.guard.isUp) void this.refreshAll().catch(() => undefined);
     }, this.config.VIEW_REFRESH_MS);
@@ -61,10 +63,8 @@ export class MembershipView implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.retry);
-    await this.unsubscribe?.();
+    await this.subscription?.stop();
   }
 
   /** Lists every routed pool (coalesced: one refresh at a time); rejects if any list failed. */
@@ -80,19 +80,6 @@ export class MembershipView implements OnApplicationBootstrap, OnApplicationShut
   private async refresh(pool: string): Promise<void> {
     const views = await withDeadline(this.store.list(pool), REFRESH_DEADLINE_MS);
     this.view.applySnapshot(pool, views, (id) => this.book.own(pool, id), Date.now());
-  }
-
-  private async subscribe(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      // No deadline here: ioredis settles it (subscribed, or failed after one reconnection attempt).
-      this.unsubscribe = await this.store.subscribe((event) => this.onEvent(event));
-      if (this.stopped) await this.unsubscribe();
-    } catch (err) {
-      this.log.warn({ err }, 'cannot subscribe to membership events yet; retrying');
-      this.retry = setTimeout(() => void this.subscribe(), SUBSCRIBE_RETRY_MS);
-      this.retry.unref();
-    }
   }
 
   private onEvent(event: MembershipEvent): void {

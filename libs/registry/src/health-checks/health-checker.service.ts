@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DEFAULT_HEALTH_PATH, nextHealth, type BackendView, type BalancerStore, type Health, type HealthTrack, type MembershipEvent } from '@lb/balancing';
+import { DEFAULT_HEALTH_PATH, LastingSubscription, nextHealth, type BackendView, type BalancerStore, type Health, type HealthTrack, type MembershipEvent } from '@lb/balancing';
 import { BALANCER_STORE } from '@lb/balancing/nest';
 import type { Logger } from '@lb/runtime';
 import type { RegistryConfig } from '../config';
@@ -31,8 +31,7 @@ export class HealthChecker implements OnApplicationBootstrap, OnApplicationShutd
   private readonly tracks = new Map<string, HealthTrack>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private unsubscribe: (() => Promise<void>) | undefined;
-  private retry: NodeJS.Timeout | undefined;
+  private subscription: LastingSubscription | undefined;
   private stopped = false;
 
   constructor(
@@ -59,28 +58,19 @@ export class HealthChecker implements OnApplicationBootstrap, OnApplicationShutd
         });
     }, this.config.HEALTH_CHECK_INTERVAL_MS);
     this.timer.unref();
-    await this.listen();
-  }
-
-  /** Subscribes to the gateways' `suspect` events; a store away at start is tried again. */
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      this.unsubscribe = await this.store.subscribe((event) => this.onEvent(event));
-      if (this.stopped) await this.unsubscribe();
-    } catch (err) {
-      this.log.warn({ err }, 'cannot listen for suspect backends yet (store away?): periodic checks only until then');
-      this.retry = setTimeout(() => void this.listen(), SUBSCRIBE_RETRY_MS);
-      this.retry.unref();
-    }
+    // The gateways' `suspect` events; a store away at start is tried again.
+    this.subscription = new LastingSubscription(this.store, (event) => this.onEvent(event), {
+      retryMs: SUBSCRIBE_RETRY_MS,
+      onFailure: (err) => this.log.warn({ err }, 'cannot listen for suspect backends yet (store away?): periodic checks only until then'),
+    });
+    await this.subscription.started;
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.retry);
     await this.running;
-    await this.unsubscribe?.();
+    await this.subscription?.stop();
     await this.agent.close();
   }
 

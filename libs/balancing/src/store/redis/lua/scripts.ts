@@ -30,6 +30,15 @@ end
 local function decrement(key, id, by)
   if redis.call('HINCRBY', key, id, -by) <= 0 then redis.call('HDEL', key, id) end
 end
+-- Only an active, healthy backend is in load (pickable); one that comes back keeps its counts.
+local function place(id, pickable)
+  if pickable then
+    redis.call('ZADD', KEYS[1], 'NX', 0, id)
+    rescore(id)
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
 `;
 
 export interface ScriptDefinition {
@@ -185,12 +194,7 @@ local id = ARGV[1]
 redis.call('HSET', KEYS[6], id, ARGV[2])
 redis.call('HSET', KEYS[4], id, ARGV[3])
 redis.call('HSET', KEYS[8], id, ARGV[7])
-if ARGV[5] == 'active' and ARGV[7] == 'up' then
-  redis.call('ZADD', KEYS[1], 'NX', 0, id)
-  rescore(id)
-else
-  redis.call('ZREM', KEYS[1], id)
-end
+place(id, ARGV[5] == 'active' and ARGV[7] == 'up')
 local slowStart = tonumber(ARGV[6])
 if slowStart > 0 then
   redis.call('HSET', KEYS[9], id, now .. ',' .. (now + slowStart))
@@ -234,12 +238,7 @@ export const setState: ScriptDefinition = {
 local id = ARGV[1]
 if redis.call('HEXISTS', KEYS[6], id) == 0 then return 0 end
 redis.call('HSET', KEYS[6], id, ARGV[2])
-if ARGV[3] == 'active' and redis.call('HGET', KEYS[8], id) ~= 'down' then
-  redis.call('ZADD', KEYS[1], 'NX', 0, id)
-  rescore(id)
-else
-  redis.call('ZREM', KEYS[1], id)
-end
+place(id, ARGV[3] == 'active' and redis.call('HGET', KEYS[8], id) ~= 'down')
 return 1
 `,
 };
@@ -272,12 +271,7 @@ local id = ARGV[1]
 local json = redis.call('HGET', KEYS[6], id)
 if not json then return 0 end
 redis.call('HSET', KEYS[8], id, ARGV[2])
-if ARGV[2] == 'up' and cjson.decode(json).state == 'active' then
-  redis.call('ZADD', KEYS[1], 'NX', 0, id)
-  rescore(id)
-else
-  redis.call('ZREM', KEYS[1], id)
-end
+place(id, ARGV[2] == 'up' and cjson.decode(json).state == 'active')
 return 1
 `,
 };
