@@ -76,7 +76,7 @@ export function writeReport(o) {
     md.push('## 1. Throughput', '');
     if (tp.failed) md.push(`Failed: \`${firstLine(tp.failed)}\``, '');
     else {
-      md.push(`One backend-sim, \`GET ${tp.settings.path}\`, closed loop: \`${tp.settings.generator}\` after a ${tp.settings.warmupSeconds} s warm-up, ${tp.settings.rounds} round(s) in turn over the targets; median of the rounds.`, '');
+      md.push(`One minimal backend (tools/bench/fast-backend.mjs: node:http answering 64 bytes, so the balancer is the bottleneck), \`GET ${tp.settings.path}\`, closed loop: \`${tp.settings.generator}\` after a ${tp.settings.warmupSeconds} s warm-up, ${tp.settings.rounds} round(s) in turn over the targets; median of the rounds.`, '');
       md.push('| target | requests/s | p50 ms | p99 ms | ratio to direct | ratio to nginx | errors | balancer CPU ms/request | backend CPU ms/request | other load (cores) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const name of tp.targets) {
         const s = tp.summary[name];
@@ -111,7 +111,7 @@ export function writeReport(o) {
         'throughput',
         barChart({
           title: 'Throughput, /work?ms=0 (requests/s)',
-          subtitle: `wrk -t1 -c${tp.settings.connections}, one backend-sim, ${run.date}; dashed line: direct`,
+          subtitle: `wrk -t1 -c${tp.settings.connections}, one minimal backend, ${run.date}; dashed line: direct`,
           unit: '',
           digits: 0,
           ref: { value: tp.summary.direct?.rps, label: 'direct' },

@@ -209,6 +209,44 @@ export async function startBackend(ctx, o) {
  * @param {string[]} ids
  * @param {number} [timeoutMs]
  */
+/**
+ * The throughput scenario's backend (tools/bench/fast-backend.mjs: 64 bytes, nothing else), joined
+ * to each given registry through the HTTP API and kept alive by beats from this process (an
+ * agentless backend: the gateways' own counts are exact for it).
+ * @param {BenchContext} ctx
+ * @param {{id: string, registries: {url: string, token: string, pool: string}[]}} o
+ */
+export async function startFastBackend(ctx, o) {
+  const port = await freePort();
+  const child = startChild(`fast-${o.id}`, process.execPath, [join(ctx.root, 'tools/bench/fast-backend.mjs')], {
+    env: { ...baseEnv(), FAST_PORT: String(port), FAST_ID: o.id },
+    logFile: join(ctx.logs, `fast-${o.id}.log`),
+  });
+  await child.waitForOutput(/listening/, 10_000);
+  const url = `http://127.0.0.1:${port}`;
+  /** @type {NodeJS.Timeout[]} */
+  const beats = [];
+  for (const r of o.registries) {
+    const headers = { authorization: `Bearer ${r.token}`, 'content-type': 'application/json' };
+    const joined = await httpJson(`${r.url}/v1/backends`, { method: 'POST', headers, body: JSON.stringify({ id: o.id, url, pool: r.pool }) });
+    if (joined.status !== 201) throw new Error(`registering ${o.id} with ${r.url}: ${joined.status} ${JSON.stringify(joined.body)}`);
+    const every = /** @type {any} */ (joined.body).heartbeatIntervalMs ?? 1_000;
+    const beat = setInterval(() => void httpJson(`${r.url}/v1/backends/${o.id}/heartbeat`, { method: 'POST', headers, body: '{}' }).catch(() => undefined), every);
+    beat.unref();
+    beats.push(beat);
+  }
+  return {
+    id: o.id,
+    url,
+    port,
+    child,
+    stop: async () => {
+      for (const beat of beats) clearInterval(beat);
+      await child.stop();
+    },
+  };
+}
+
 export async function waitRegistered(registryUrl, pool, ids, timeoutMs = 15_000) {
   await waitUntil(
     `backends ${ids.join(', ')} registered in pool ${pool}`,

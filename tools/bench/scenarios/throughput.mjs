@@ -1,12 +1,13 @@
-// Scenario 1, throughput: one fast backend (/work?ms=0), closed-loop keep-alive load, the same wrk
-// command against every target: direct, ours (memory store), ours (Redis), a bare Node proxy for
-// reference (floor-proxy.mjs), nginx, HAProxy.
+// Scenario 1, throughput: one minimal backend (tools/bench/fast-backend.mjs: node:http answering 64
+// bytes, so the balancer is the bottleneck, not the backend), closed-loop keep-alive load, the same
+// wrk command against every target: direct, ours (memory store), ours (Redis), a bare Node proxy
+// for reference (floor-proxy.mjs), nginx, HAProxy.
 import { closedLoop } from '../lib/load.mjs';
 import { heading, log } from '../lib/log.mjs';
 import { median } from '../lib/util.mjs';
 import { monitorSample } from '../lib/redis-monitor.mjs';
 import { cpuSeconds, machineShare, snapshot } from '../lib/cpu.mjs';
-import { commandDelta, randomToken, sharedCore, startBackend, startFloorProxy, startGateway, startHaproxy, startNginx, startStandalone, waitRegistered, waitRoutable } from '../lib/stack.mjs';
+import { commandDelta, randomToken, sharedCore, startFastBackend, startFloorProxy, startGateway, startHaproxy, startNginx, startStandalone, waitRegistered, waitRoutable } from '../lib/stack.mjs';
 
 const POOL = 'tput';
 
@@ -14,10 +15,10 @@ const POOL = 'tput';
  * @param {import('../lib/stack.mjs').BenchContext} ctx
  */
 export async function runThroughput(ctx) {
-  heading('scenario 1: throughput (/work?ms=0, closed loop, keep-alive)');
+  heading('scenario 1: throughput (a minimal backend, closed loop, keep-alive)');
   const seconds = ctx.quick ? 2 : 8;
   const warmup = ctx.quick ? 1 : 2;
-  const rounds = ctx.quick ? 1 : 2;
+  const rounds = ctx.quick ? 1 : 3;
   const connections = 64;
   /** @type {(() => Promise<void>)[]} */
   const stops = [];
@@ -25,26 +26,27 @@ export async function runThroughput(ctx) {
     log('starting redis, registry, backends, gateways, peers');
     const [{ redis, registry, token, prefix }, standalone] = await Promise.all([sharedCore(ctx), startStandalone(ctx, { name: 's1-ours-memory', token: randomToken() })]);
     stops.push(standalone.stop);
-    const [backend, memBackend] = await Promise.all([
-      startBackend(ctx, { id: 'tput-1', pool: POOL, registryUrl: registry.url, token, redisUrl: redis.url, prefix }),
-      startBackend(ctx, { id: 'tput-mem-1', registryUrl: standalone.registryUrl, token: standalone.token }),
-    ]);
-    stops.push(backend.stop, memBackend.stop);
-    await Promise.all([waitRegistered(registry.url, POOL, [backend.id]), waitRegistered(standalone.registryUrl, 'default', [memBackend.id])]);
+    // One backend for every target, joined to both registries (the shared one and the standalone's).
+    const backend = await startFastBackend(ctx, {
+      id: 'tput-1',
+      registries: [
+        { url: registry.url, token, pool: POOL },
+        { url: standalone.registryUrl, token: standalone.token, pool: 'default' },
+      ],
+    });
+    stops.push(backend.stop);
+    await Promise.all([waitRegistered(registry.url, POOL, [backend.id]), waitRegistered(standalone.registryUrl, 'default', [backend.id])]);
     const gateway = await startGateway(ctx, { name: 's1-ours-redis', redisUrl: redis.url, prefix, pool: POOL });
     stops.push(gateway.stop);
     /** @type {{name: string, label: string, url: string, baseline: string, pids: number[], backendPid: number}[]} */
     const targets = [
-      { name: 'direct', label: 'direct (backend reporting to Redis)', url: backend.url, baseline: 'direct', pids: [], backendPid: backend.child.pid },
-      ...(ctx.quick ? [] : [{ name: 'direct-mem', label: 'direct (backend reporting by heartbeat)', url: memBackend.url, baseline: 'direct-mem', pids: [], backendPid: memBackend.child.pid }]),
-      { name: 'ours-memory', label: 'ours, memory store (standalone)', url: standalone.url, baseline: ctx.quick ? 'direct' : 'direct-mem', pids: [standalone.child.pid], backendPid: memBackend.child.pid },
+      { name: 'direct', label: 'direct (the minimal backend)', url: backend.url, baseline: 'direct', pids: [], backendPid: backend.child.pid },
+      { name: 'ours-memory', label: 'ours, memory store (standalone)', url: standalone.url, baseline: 'direct', pids: [standalone.child.pid], backendPid: backend.child.pid },
       { name: 'ours-redis', label: 'ours, Redis (1 gateway)', url: gateway.url, baseline: 'direct', pids: [gateway.child.pid], backendPid: backend.child.pid },
     ];
-    if (!ctx.quick) {
-      const floor = await startFloorProxy(ctx, { name: 's1-node-floor', backendUrl: backend.url });
-      stops.push(floor.stop);
-      targets.push({ name: 'node-floor', label: 'reference: bare Node proxy (node:http + undici dispatch, no balancing)', url: floor.url, baseline: 'direct', pids: [floor.child.pid], backendPid: backend.child.pid });
-    }
+    const floor = await startFloorProxy(ctx, { name: 's1-node-floor', backendUrl: backend.url });
+    stops.push(floor.stop);
+    targets.push({ name: 'node-floor', label: 'reference: bare Node proxy (node:http + undici dispatch, no balancing)', url: floor.url, baseline: 'direct', pids: [floor.child.pid], backendPid: backend.child.pid });
     if (ctx.tools.nginx) {
       const nginx = await startNginx(ctx, { name: 's1-nginx', backends: [backend.url] });
       stops.push(nginx.stop);
