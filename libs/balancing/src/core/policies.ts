@@ -2,7 +2,7 @@ import { loadOf, selectLeastLoaded } from './select-least-loaded';
 import type { Candidate } from './types';
 
 /**
- * How a gateway chooses among the live, active backends of a pool. All compare the same global
+ * How a gateway chooses among the active, healthy backends of a pool. All compare the same global
  * load (the shared view); they differ in how much of it they look at.
  * - least-connections: the lowest load of all (default; exact, what this system is for).
  * - power-of-two: the lower of two backends drawn at random (Mitzenmacher); fewer herding risks

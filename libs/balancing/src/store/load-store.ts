@@ -24,7 +24,7 @@ export interface RegisterOptions {
 /** The data path: what a gateway does per request. */
 export interface LoadStore {
   /**
-   * Atomically pick the least-loaded live, active backend of `pool` and count one more connection
+   * Atomically pick the least-loaded active, healthy backend of `pool` and count one more connection
    * on it, held by `holder` (a gateway id). Undefined when no backend is eligible.
    */
   reserve(pool: string, holder: string, options?: ReserveOptions): Promise<Lease | undefined>;

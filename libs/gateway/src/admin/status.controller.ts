@@ -27,9 +27,8 @@ export class StatusController {
     const pools: Record<string, GatewayPoolStatus> = {};
     let inFlight = 0;
     for (const pool of poolsOf(this.config.routes)) {
-      const leases = this.book.heldIn(pool);
-      for (const n of Object.values(leases)) inFlight += n;
-      pools[pool] = { leases, served: served[pool] ?? {} };
+      inFlight += this.book.total(pool);
+      pools[pool] = { leases: this.book.heldIn(pool), served: served[pool] ?? {} };
     }
     return {
       id: this.config.gatewayId,

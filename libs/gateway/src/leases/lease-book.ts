@@ -31,10 +31,6 @@ export class HeldLease {
     private readonly book: LeaseBook,
   ) {}
 
-  get released(): boolean {
-    return this.done;
-  }
-
   /** Idempotent, never blocks the response path. */
   release(): void {
     if (this.done) return;
