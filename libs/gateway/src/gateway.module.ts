@@ -1,7 +1,7 @@
 import { APP_FILTER } from '@nestjs/core';
 import { type DynamicModule, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { StoreGuard, type BalancerStore } from '@lb/balancing';
+import { StoreGuard, answersAtOnce, type BalancerStore } from '@lb/balancing';
 import { BALANCER_STORE, BalancingModule } from '@lb/balancing/nest';
 import { UpstreamPools } from '@lb/proxy';
 import { createLogger, ProblemFilter } from '@lb/runtime';
@@ -69,6 +69,8 @@ export class GatewayModule {
               connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
               connectionsPerBackend: config.UPSTREAM_CONNECTIONS_PER_BACKEND,
               keepAliveTimeoutMs: config.UPSTREAM_KEEPALIVE_TIMEOUT_MS,
+              headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
+              bodyTimeoutMs: config.UPSTREAM_BODY_TIMEOUT_MS,
             }),
         },
         GatewayResourcesOwner,
@@ -104,7 +106,9 @@ export class GatewayModule {
           inject: [BALANCER_STORE, StoreGuard, GatewayMetrics],
           useFactory: (store: BalancerStore, guard: StoreGuard, metrics: GatewayMetrics) =>
             new LeaseBook(
-              { storeUp: () => guard.isUp, releaseInStore: (lease) => guard.call(() => store.release(lease)) },
+              answersAtOnce(store)
+                ? { storeUp: () => true, releaseInStore: (lease) => store.releaseNow(lease) } // in this process: never degraded
+                : { storeUp: () => guard.isUp, releaseInStore: (lease) => guard.call(() => store.release(lease)) },
               () => metrics.storeErrors.inc({ operation: 'release' }),
             ),
         },
@@ -118,7 +122,7 @@ export class GatewayModule {
             return picker;
           },
         },
-        { provide: ExchangeTracker, inject: [GatewayMetrics], useFactory: (metrics: GatewayMetrics) => new ExchangeTracker(config, metrics, log) },
+        { provide: ExchangeTracker, useValue: new ExchangeTracker(config, log) },
         {
           provide: ExchangeLifecycle,
           inject: [Picker, ExchangeTracker, GatewayMetrics],

@@ -9,38 +9,39 @@ export interface ForwardRequest {
   readonly method: string;
   /** Flat [name, value, ...] list, already cleaned (see upstreamRequestHeaders). */
   readonly headers: string[];
+  /** Stamped on the response the client gets (X-Request-Id). */
+  readonly requestId: string;
   /** The client's body stream (or a BodyLimit over it), or null for a request without a body; small chunks are batched (see ChunkCoalescer). */
   readonly body: Readable | null;
-  readonly headersTimeoutMs: number;
-  readonly bodyTimeoutMs: number;
 }
 
-export type ForwardOutcome =
-  | { readonly ok: true; readonly status: number }
-  | { readonly ok: false; readonly error: Error; readonly responseStarted: boolean; readonly status?: number };
+/** Why a forwarded request failed, and whether part of the answer had already reached the client. */
+export interface ForwardFailure {
+  readonly error: Error;
+  readonly responseStarted: boolean;
+}
 
 /**
  * Streams one request to a backend and its answer back to the client through undici's `dispatch`
  * (the leanest pooled path), with backpressure both ways: a slow client pauses the upstream read
  * instead of growing the gateway's memory. The request body goes up in batches of small chunks, so
  * a client that sends 1-byte chunks does not cost a write per byte here and a parse per byte on
- * the backend. `onDone` is called exactly once.
+ * the backend. `onDone` is called exactly once: with nothing when the response was relayed whole,
+ * with the failure otherwise. Timeouts are the dispatcher's own (see UpstreamPools), set once.
  */
 export function forwardRequest(
   dispatcher: Dispatcher,
   request: ForwardRequest,
   res: ServerResponse,
-  onDone: (outcome: ForwardOutcome) => void,
+  onDone: (failure: ForwardFailure | undefined) => void,
 ): { abort(reason: Error): void } {
-  const handler = new StreamingResponseHandler(res, onDone);
+  const handler = new StreamingResponseHandler(res, request.requestId, onDone);
   dispatcher.dispatch(
     {
       path: request.path,
       method: request.method as Dispatcher.HttpMethod,
       headers: request.headers,
       body: request.body && coalescedBody(request.body),
-      headersTimeout: request.headersTimeoutMs,
-      bodyTimeout: request.bodyTimeoutMs,
       // The request body is a one-shot stream: undici must never replay it on its own.
       idempotent: false,
       blocking: true,
@@ -54,12 +55,12 @@ class StreamingResponseHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private pendingAbort: Error | undefined;
   private started = false;
-  private status: number | undefined;
   private settled = false;
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly onDone: (outcome: ForwardOutcome) => void,
+    private readonly requestId: string,
+    private readonly onDone: (failure: ForwardFailure | undefined) => void,
   ) {}
 
   abort(reason: Error): void {
@@ -81,12 +82,11 @@ class StreamingResponseHandler implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return; // 1xx informational: the client's own server sends its 100
     this.started = true;
-    this.status = statusCode;
     if (this.res.destroyed) {
       controller.abort(new Error('client went away'));
       return;
     }
-    this.res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers));
+    this.res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers, this.requestId));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -97,16 +97,16 @@ class StreamingResponseHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.res.end();
-    this.settle({ ok: true, status: this.status ?? 0 });
+    this.settle(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.settle({ ok: false, error, responseStarted: this.started, status: this.status });
+    this.settle({ error, responseStarted: this.started });
   }
 
-  private settle(outcome: ForwardOutcome): void {
+  private settle(failure: ForwardFailure | undefined): void {
     if (this.settled) return;
     this.settled = true;
-    this.onDone(outcome);
+    this.onDone(failure);
   }
 }

@@ -21,9 +21,17 @@ describe('upstreamRequestHeaders', () => {
 });
 
 describe('downstreamResponseHeaders', () => {
-  it('keeps end-to-end headers, including repeated ones, and drops hop-by-hop ones', () => {
+  it('keeps end-to-end headers, including repeated ones, drops hop-by-hop ones and stamps the request id', () => {
     expect(
-      downstreamResponseHeaders({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], connection: 'close, x-hop', 'x-hop': '1', 'transfer-encoding': 'chunked', 'keep-alive': 'timeout=5' }),
-    ).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
+      downstreamResponseHeaders({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], connection: 'close, x-hop', 'x-hop': '1', 'transfer-encoding': 'chunked', 'keep-alive': 'timeout=5' }, 'r-1'),
+    ).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'x-request-id': 'r-1' });
+  });
+
+  it.each([
+    ['keep-alive', { 'x-hop': '1' }],
+    ['close', { 'x-hop': '1' }],
+    ['Keep-Alive, X-Hop', {}],
+  ])('drops Connection: %p and only what it names', (connection, kept) => {
+    expect(downstreamResponseHeaders({ connection, 'x-hop': '1', etag: '"1"' }, 'r-1')).toEqual({ ...kept, etag: '"1"', 'x-request-id': 'r-1' });
   });
 });

@@ -21,7 +21,7 @@ const HOP_BY_HOP = new Set([
 
 /** Names listed in a Connection header value (lowercase). */
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+  if (!value || value === 'keep-alive' || value === 'close') return undefined; // what nearly every message says
   const names = (Array.isArray(value) ? value.join(',') : value)
     .split(',')
     .map((s) => s.trim().toLowerCase())
@@ -75,14 +75,15 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   return out;
 }
 
-/** Response headers for the client: the backend's, minus hop-by-hop ones. */
-export function downstreamResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+/** Response headers for the client: the backend's, minus hop-by-hop ones, plus the request id if given. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders, requestId?: string): IncomingHttpHeaders {
   const listed = connectionListed(headers.connection);
   const out: IncomingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     out[name] = headers[name];
   }
+  if (requestId !== undefined) out['x-request-id'] = requestId;
   return out;
 }
 

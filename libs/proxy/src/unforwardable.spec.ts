@@ -11,7 +11,8 @@ describe('unforwardableReason', () => {
     ['chunked, in any case', [...base, 'Transfer-Encoding', 'Chunked'], undefined],
     ['no Host (HTTP/1.0)', ['Accept', '*/*'], undefined],
   ])('forwards %s', (_what, raw, expected) => {
-    expect(unforwardableReason(raw, '/path?q=1')).toEqual(expected);
+    expect(unforwardableReason(raw, '/path?q=1', { parserChecked: false })).toEqual(expected);
+    expect(unforwardableReason(raw, '/path?q=1', { parserChecked: true })).toEqual(expected);
   });
 
   it.each([
@@ -28,8 +29,15 @@ describe('unforwardableReason', () => {
     ['an empty name', [...base, '', 'b'], '', 400],
     ['a coding on top of chunked', [...base, 'Transfer-Encoding', 'gzip, chunked'], 'transfer-encoding', 501],
     ['a coding on a Transfer-Encoding line of its own', [...base, 'Transfer-Encoding', 'gzip', 'Transfer-Encoding', 'chunked'], 'transfer-encoding', 501],
-  ])('refuses %s', (_what, raw, field, status) => {
-    expect(unforwardableReason(raw, '/')).toEqual({ field, status, detail: expect.any(String), allowed: expect.any(String) });
+  ])('refuses %s behind a lenient parser', (_what, raw, field, status) => {
+    expect(unforwardableReason(raw, '/', { parserChecked: false })).toEqual({ field, status, detail: expect.any(String), allowed: expect.any(String) });
+  });
+
+  it.each([
+    ['two Host headers', [...base, 'host', 'other.example'], 'host', 400],
+    ['a coding on top of chunked', [...base, 'Transfer-Encoding', 'gzip, chunked'], 'transfer-encoding', 501],
+  ])('refuses %s even when the strict parser checked the syntax (Node lets it through)', (_what, raw, field, status) => {
+    expect(unforwardableReason(raw, '/', { parserChecked: true })).toEqual({ field, status, detail: expect.any(String), allowed: expect.any(String) });
   });
 
   it.each([['/a b'], ['/a\u0000'], ['/\u2603']])('refuses the request target %p', (target) => {

@@ -5,6 +5,10 @@ export interface UpstreamPoolOptions {
   /** Upper bound of open connections to one backend; long-lived sessions each hold one. */
   readonly connectionsPerBackend: number;
   readonly keepAliveTimeoutMs: number;
+  /** Longest wait for a response's head once the request is sent. */
+  readonly headersTimeoutMs: number;
+  /** Longest silence between two chunks of a response body. */
+  readonly bodyTimeoutMs: number;
 }
 
 /**
@@ -23,6 +27,8 @@ export class UpstreamPools {
         connections: this.options.connectionsPerBackend,
         connectTimeout: this.options.connectTimeoutMs,
         keepAliveTimeout: this.options.keepAliveTimeoutMs,
+        headersTimeout: this.options.headersTimeoutMs,
+        bodyTimeout: this.options.bodyTimeoutMs,
         pipelining: 1,
       });
       this.pools.set(origin, pool);

@@ -3,22 +3,29 @@ import type { Candidate } from './types';
 /**
  * Fewest active connections per unit of weight; ties go to `random()` in [0, 1).
  * Draining backends and backends without capacity (weight <= 0) are never chosen.
- * The Redis pick script (store/redis/lua/reserve.lua) is the same rule spelled in Lua.
+ * The Redis `reserve` script (store/redis/lua/scripts.ts) is the same rule spelled in Lua.
  */
 export function selectLeastLoaded<C extends Candidate>(pool: readonly C[], random: () => number): C | undefined {
-  let best: C[] = [];
+  // Two passes rather than a list of the tied: this runs once per request and allocates nothing.
   let bestLoad = Infinity;
+  let ties = 0;
   for (const c of pool) {
     if (c.draining || !(c.weight > 0)) continue;
     const load = loadOf(c.active, c.weight);
     if (load < bestLoad) {
       bestLoad = load;
-      best = [c];
+      ties = 1;
     } else if (load === bestLoad) {
-      best.push(c);
+      ties++;
     }
   }
-  return best[Math.floor(random() * best.length)]; // undefined when nothing is eligible
+  if (ties === 0) return undefined;
+  let skip = Math.floor(random() * ties);
+  for (const c of pool) {
+    if (c.draining || !(c.weight > 0) || loadOf(c.active, c.weight) !== bestLoad) continue;
+    if (skip-- === 0) return c;
+  }
+  return undefined; // not reached: `skip` < `ties`
 }
 
 /** The score a backend is ranked by. */

@@ -52,6 +52,21 @@ export interface LoadStore {
   reconcile(pool: string, holder: string, held: ReadonlyMap<string, number>, ttlMs: number): Promise<void>;
 }
 
+/**
+ * A store in the gateway's own process (the embedded memory store): it answers at once and can
+ * neither fail nor be late, so the request path calls it directly, without a promise or a deadline.
+ */
+export interface ImmediateLoadStore {
+  /** reserve(), answered in the same call. */
+  reserveNow(pool: string, holder: string, options?: ReserveOptions): Lease | undefined;
+  /** release(), done in the same call. */
+  releaseNow(lease: Lease): void;
+}
+
+export function answersAtOnce<S extends LoadStore>(store: S): store is S & ImmediateLoadStore {
+  return typeof (store as Partial<ImmediateLoadStore>).reserveNow === 'function' && typeof (store as Partial<ImmediateLoadStore>).releaseNow === 'function';
+}
+
 export interface RegisterResult {
   readonly record: BackendRecord;
   readonly livenessDeadline: number;

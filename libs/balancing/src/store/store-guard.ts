@@ -48,7 +48,7 @@ export class StoreGuard {
   private current: StoreState = 'up';
   private since: number;
   private readonly outstanding = new Set<Outstanding>();
-  private readonly watchdog: NodeJS.Timeout;
+  private watchdog: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private recovering: Promise<void> | undefined;
   private closed = false;
@@ -57,8 +57,6 @@ export class StoreGuard {
   constructor(private readonly options: StoreGuardOptions) {
     this.now = options.now ?? Date.now;
     this.since = this.now();
-    this.watchdog = setInterval(() => this.expire(), Math.max(5, Math.floor(options.timeoutMs / 4)));
-    this.watchdog.unref();
   }
 
   get state(): StoreState {
@@ -77,6 +75,7 @@ export class StoreGuard {
   /** Runs `fn` under the deadline; rejects at once while degraded. A failure or timeout degrades. */
   call<T>(fn: () => Promise<T>): Promise<T> {
     if (this.current !== 'up') return Promise.reject(new StoreDeadlineError('the store is degraded: not tried'));
+    if (!this.watchdog) this.startWatchdog();
     return new Promise<T>((resolve, reject) => {
       const entry: Outstanding = { startedAt: this.now(), reject, done: false };
       this.outstanding.add(entry);
@@ -128,8 +127,18 @@ export class StoreGuard {
     clearTimeout(this.probeTimer);
   }
 
+  /** Runs while calls are outstanding: a guard nobody calls (an idle gateway, the embedded store) never ticks. */
+  private startWatchdog(): void {
+    this.watchdog = setInterval(() => this.expire(), Math.max(5, Math.floor(this.options.timeoutMs / 4)));
+    this.watchdog.unref();
+  }
+
   private expire(): void {
-    if (this.outstanding.size === 0) return;
+    if (this.outstanding.size === 0) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+      return;
+    }
     const cutoff = this.now() - this.options.timeoutMs;
     for (const entry of this.outstanding) {
       if (entry.startedAt > cutoff) break; // insertion order: the rest started later

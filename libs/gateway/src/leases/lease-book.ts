@@ -13,8 +13,11 @@ interface PoolLeases {
 
 /** Where a released lease goes: the store (which counts it off) or nowhere (the store never counted it). */
 export interface LeaseReleaser {
-  /** Counts a slot off in the store; rejects if the store did not take it. */
-  releaseInStore(lease: Lease): Promise<void>;
+  /**
+   * Counts a slot off in the store: at once (the embedded store; it cannot fail), or a promise
+   * that rejects if the store did not take it.
+   */
+  releaseInStore(lease: Lease): Promise<void> | void;
   /** False while the store is degraded: a release then only marks the pool for reconciliation. */
   storeUp(): boolean;
 }
@@ -76,10 +79,13 @@ export class LeaseBook {
       this.markDirty(pool);
       return;
     }
-    this.releaser.releaseInStore(held.lease).catch((err: unknown) => {
-      this.markDirty(pool);
-      this.onReleaseFailed(err, held.lease);
-    });
+    const pending = this.releaser.releaseInStore(held.lease);
+    if (pending) {
+      pending.catch((err: unknown) => {
+        this.markDirty(pool);
+        this.onReleaseFailed(err, held.lease);
+      });
+    }
   }
 
   /** This gateway's slots on a backend right now. */

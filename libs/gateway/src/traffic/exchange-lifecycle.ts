@@ -5,23 +5,40 @@ import { BodyTooLargeError, failedBeforeAnswer, failedBeforeSending, statusForUp
 import { problem, requestIdFrom, type Logger } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import type { HeldLease } from '../leases/lease-book';
-import type { GatewayMetrics } from '../metrics';
+import type { GatewayMetrics, PoolMeters } from '../metrics';
 import { matchRoute, type Route } from '../routing/route-table';
-import type { ExchangeTracker } from './exchange-tracker';
+import type { ExchangeTracker, FinishedExchange } from './exchange-tracker';
 import { gatewayProblems } from './gateway-problems';
 import type { Picker } from './picker';
-import type { AttemptOutcome, Transport } from './transport';
+import type { AttemptFailure, Transport } from './transport';
 
-interface Exchange {
-  readonly t: Transport;
-  readonly requestId: string;
-  readonly route: Route;
-  readonly startedAt: number;
-  /** Backends this exchange already failed on. */
-  readonly tried: string[];
-  lease?: HeldLease;
-  backend?: string;
-  upstreamError?: string;
+const NONE_TRIED: readonly string[] = [];
+
+/** One exchange from admission to its record; the tracker reads it as a FinishedExchange. */
+class Exchange implements FinishedExchange {
+  /** Backends this exchange already failed on (made on the first failure). */
+  tried: readonly string[] = NONE_TRIED;
+  lease: HeldLease | undefined = undefined;
+  backend: string | undefined = undefined;
+  upstreamError: string | undefined = undefined;
+  status = 0;
+  kind: FinishedExchange['kind'] = 'request';
+
+  constructor(
+    readonly t: Transport,
+    readonly requestId: string,
+    readonly route: Route,
+    readonly meters: PoolMeters,
+    readonly startedAt: number,
+  ) {}
+
+  get method(): string | undefined {
+    return this.t.req.method;
+  }
+
+  get url(): string | undefined {
+    return this.t.req.url;
+  }
 }
 
 /**
@@ -72,8 +89,8 @@ export class ExchangeLifecycle {
       t.reject(this.problems.tooManySessions(), { 'retry-after': '1' });
       return;
     }
-    const x: Exchange = { t, requestId, route, startedAt: performance.now(), tried: [] };
-    this.tracker.begin(route.pool);
+    const x = new Exchange(t, requestId, route, this.metrics.pool(route.pool), performance.now());
+    this.tracker.begin(x.meters);
     if (t.kind === 'session') this.metrics.sessions.inc({ pool: route.pool });
     t.onClose(() => this.end(x));
     const refusal = t.admissionProblem();
@@ -83,14 +100,15 @@ export class ExchangeLifecycle {
     }
     // WebSocket upgrades are always proxied: a redirect cannot carry a handshake across origins reliably.
     if (route.mode === 'redirect' && t.redirect) void this.redirect(x);
-    else void this.attempt(x);
+    else this.attempt(x);
   }
 
-  private async attempt(x: Exchange): Promise<void> {
-    let held: HeldLease | undefined;
-    try {
-      held = await this.picker.pick(x.route.pool, x.tried);
-    } catch (err) {
+  private attempt(x: Exchange): void {
+    this.picker.pick(x.route.pool, x.tried, (err, held) => this.picked(x, err, held));
+  }
+
+  private picked(x: Exchange, err: unknown, held: HeldLease | undefined): void {
+    if (err !== undefined) {
       this.log.error({ err, reqId: x.requestId, pool: x.route.pool }, 'pick failed');
       x.t.reject(this.problems.storeUnavailable(), { 'retry-after': '1' });
       return;
@@ -105,19 +123,20 @@ export class ExchangeLifecycle {
     }
     x.lease = held;
     x.backend = held.lease.backendId;
-    x.t.forward(held.lease, x.requestId, (outcome) => this.afterAttempt(x, held, outcome));
+    x.t.forward(held.lease, x.requestId, (failure) => {
+      if (failure) this.failed(x, held, failure); // delivered: the exchange runs on; its end releases and records
+    });
   }
 
-  private afterAttempt(x: Exchange, held: HeldLease, outcome: AttemptOutcome): void {
-    if (outcome.kind === 'delivered') return; // the exchange runs on; its end releases and records
+  private failed(x: Exchange, held: HeldLease, failure: AttemptFailure): void {
     if (x.t.clientGone) return; // the client went away: nothing to answer
-    const { error } = outcome;
+    const { error } = failure;
     const backend = held.lease.backendId;
     const code = upstreamFailureCode(error);
     x.upstreamError = code;
     this.metrics.upstreamFailures.inc({ pool: x.route.pool, code });
     this.metrics.failed(x.route.pool, backend, code);
-    if (outcome.responseStarted) {
+    if (failure.responseStarted) {
       this.log.warn({ reqId: x.requestId, backend, code }, 'upstream failed mid-response');
       x.t.cut(error);
       return;
@@ -133,8 +152,8 @@ export class ExchangeLifecycle {
     if (failedBeforeAnswer(error) && x.t.replayable() && x.tried.length < this.config.UPSTREAM_RETRIES) {
       held.release();
       x.lease = undefined;
-      x.tried.push(backend);
-      void this.attempt(x);
+      x.tried = [...x.tried, backend];
+      this.attempt(x);
       return;
     }
     this.log.warn({ reqId: x.requestId, backend, code }, 'upstream failed');
@@ -176,18 +195,10 @@ export class ExchangeLifecycle {
 
   private end(x: Exchange): void {
     x.lease?.release();
-    x.t.abort(new Error('client closed the connection'));
+    x.t.abort();
     if (x.t.kind === 'session') this.metrics.sessions.dec({ pool: x.route.pool });
-    this.tracker.end({
-      requestId: x.requestId,
-      method: x.t.req.method,
-      url: x.t.req.url,
-      pool: x.route.pool,
-      status: x.t.finalStatus(),
-      backend: x.backend,
-      startedAt: x.startedAt,
-      upstreamError: x.upstreamError,
-      kind: x.t.kind === 'session' ? 'session' : x.route.mode === 'redirect' ? 'redirect' : 'request',
-    });
+    x.status = x.t.finalStatus();
+    x.kind = x.t.kind === 'session' ? 'session' : x.route.mode === 'redirect' ? 'redirect' : 'request';
+    this.tracker.end(x);
   }
 }

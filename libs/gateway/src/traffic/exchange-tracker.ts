@@ -1,17 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { redactQuery, type Logger } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
-import type { GatewayMetrics } from '../metrics';
+import type { PoolMeters } from '../metrics';
 
 export interface FinishedExchange {
   readonly requestId: string;
   readonly method: string | undefined;
   readonly url: string | undefined;
-  readonly pool: string;
+  readonly meters: PoolMeters;
   readonly status: number;
   readonly backend: string | undefined;
   readonly startedAt: number;
-  readonly upstreamError?: string;
+  readonly upstreamError: string | undefined;
   readonly kind: 'request' | 'session' | 'redirect';
 }
 
@@ -25,7 +25,6 @@ export class ExchangeTracker {
 
   constructor(
     private readonly config: GatewayConfig,
-    private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
   ) {}
 
@@ -37,24 +36,22 @@ export class ExchangeTracker {
     return this.count >= this.config.GATEWAY_MAX_SESSIONS;
   }
 
-  begin(pool: string): void {
+  begin(meters: PoolMeters): void {
     this.count++;
-    this.metrics.inFlight.inc({ pool });
+    meters.inFlight++;
   }
 
   end(x: FinishedExchange): void {
     this.count--;
+    x.meters.inFlight--;
     const seconds = (performance.now() - x.startedAt) / 1000;
-    this.metrics.inFlight.dec({ pool: x.pool });
-    this.metrics.requests.inc({ pool: x.pool, status: String(x.status) });
-    this.metrics.duration.observe({ pool: x.pool }, seconds);
-    if (x.backend !== undefined) this.metrics.served(x.pool, x.backend);
+    x.meters.ended(x.status, seconds, x.backend);
     if (!this.config.GATEWAY_ACCESS_LOG) return;
     this.log.info(
       {
         req: { id: x.requestId, method: x.method, url: redactQuery(x.url) },
         res: { statusCode: x.status },
-        pool: x.pool,
+        pool: x.meters.pool,
         backend: x.backend,
         upstreamError: x.upstreamError,
         durationMs: Math.round(seconds * 1e4) / 10,

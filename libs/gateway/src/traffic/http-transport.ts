@@ -4,10 +4,13 @@ import { BodyLimit, forwardRequest, upstreamRequestHeaders, type UpstreamPools }
 import { writeProblem, type Problem } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
 import { gatewayProblems } from './gateway-problems';
-import type { AttemptOutcome, Transport } from './transport';
+import type { AttemptFailure, Transport } from './transport';
 
 /** Methods that may be replayed on another backend when the first one could not be reached. */
 const REPLAYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Why an upstream attempt is stopped when its client leaves; made once, only when it happens. */
+const clientClosed = () => new Error('client closed the connection');
 
 /**
  * A plain request, a stream (SSE, long poll) or an upload: forwarded through a pooled undici
@@ -17,6 +20,8 @@ export class HttpTransport implements Transport {
   readonly kind = 'request' as const;
   private readonly hasBody: boolean;
   private upstream: { abort(reason: Error): void } | undefined;
+  /** Stamped on every answer: a relayed response (see forwardRequest), a problem or a redirect. */
+  private requestId = '';
 
   constructor(
     readonly req: IncomingMessage,
@@ -32,15 +37,15 @@ export class HttpTransport implements Transport {
   }
 
   onClose(listener: () => void): void {
-    this.res.once('close', listener);
+    this.res.on('close', listener); // a response closes once
   }
 
   identify(requestId: string): void {
-    this.res.setHeader('x-request-id', requestId);
+    this.requestId = requestId;
   }
 
   reject(body: Problem, headers: Record<string, string> = {}): void {
-    writeProblem(this.res, body, headers);
+    writeProblem(this.res, body, this.requestId ? { ...headers, 'x-request-id': this.requestId } : headers);
   }
 
   admissionProblem() {
@@ -52,7 +57,7 @@ export class HttpTransport implements Transport {
     return !this.hasBody && REPLAYABLE_METHODS.has(this.req.method as string);
   }
 
-  forward(lease: Lease, requestId: string, done: (outcome: AttemptOutcome) => void): void {
+  forward(lease: Lease, requestId: string, done: (failure: AttemptFailure | undefined) => void): void {
     const { req } = this;
     const knownLength = req.headers['content-length'] !== undefined;
     const body = !this.hasBody ? null : knownLength ? req : req.pipe(new BodyLimit(this.config.GATEWAY_MAX_BODY_BYTES));
@@ -62,18 +67,16 @@ export class HttpTransport implements Transport {
         path: req.url as string,
         method: req.method as string,
         headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp: req.socket.remoteAddress, proto: 'http', requestId }),
+        requestId,
         body,
-        headersTimeoutMs: this.config.UPSTREAM_HEADERS_TIMEOUT_MS,
-        bodyTimeoutMs: this.config.UPSTREAM_BODY_TIMEOUT_MS,
       },
       this.res,
-      (outcome) =>
-        done(outcome.ok ? { kind: 'delivered', status: outcome.status } : { kind: 'failed', error: outcome.error, responseStarted: outcome.responseStarted }),
+      done,
     );
   }
 
-  abort(reason: Error): void {
-    if (!this.res.writableFinished) this.upstream?.abort(reason);
+  abort(): void {
+    if (this.upstream && !this.res.writableFinished) this.upstream.abort(clientClosed());
   }
 
   cut(error: Error): void {
@@ -88,6 +91,7 @@ export class HttpTransport implements Transport {
     this.res.writeHead(307, {
       location,
       'cache-control': 'no-store',
+      'x-request-id': this.requestId,
       'content-length': '0',
       // The client sends the body again to the backend; do not read this copy of it.
       ...(this.hasBody ? { connection: 'close' } : {}),

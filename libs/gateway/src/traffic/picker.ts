@@ -1,4 +1,4 @@
-import type { EventBus, Lease, LoadStore, ReserveOptions, StoreGuard } from '@lb/balancing';
+import { answersAtOnce, type EventBus, type ImmediateLoadStore, type Lease, type LoadStore, type ReserveOptions, type StoreGuard } from '@lb/balancing';
 import type { GatewayConfig } from '../config';
 import type { HeldLease, LeaseBook } from '../leases/lease-book';
 import type { GatewayMetrics } from '../metrics';
@@ -13,6 +13,9 @@ export interface RedirectPick {
 
 type LocalReason = 'store-unavailable' | 'store-empty';
 
+/** How a pick ended: a held slot, none (no eligible backend), or an error (a bug: answered 503). */
+export type PickDone = (err: unknown, held: HeldLease | undefined) => void;
+
 /**
  * One pick = one store call (one Redis round trip) under the guard's deadline: the configured
  * policy over the shared view, minus backends this gateway saw refuse connections and those this
@@ -23,6 +26,8 @@ type LocalReason = 'store-unavailable' | 'store-empty';
  */
 export class Picker {
   private readonly ejections: Ejections;
+  /** The embedded store answers in the same call: no promise, no deadline, never degraded. */
+  private readonly immediate: ImmediateLoadStore | undefined;
   private turn = 0;
   /** Until then, a store that knows no eligible backend may have lost them (see distrustEmptyStore). */
   private emptyStoreSuspectUntil = 0;
@@ -37,12 +42,42 @@ export class Picker {
     private readonly random: () => number = Math.random,
   ) {
     this.ejections = new Ejections(config.UPSTREAM_EJECT_MS);
+    this.immediate = answersAtOnce(store) ? store : undefined;
   }
 
-  /** A slot on the chosen backend, held until the exchange ends; undefined when no backend is eligible. */
-  async pick(pool: string, tried: readonly string[]): Promise<HeldLease | undefined> {
-    const choice = await this.choose(pool, tried);
-    return choice && this.book.hold(choice.lease, choice.inStore);
+  /**
+   * A slot on the chosen backend, held until the exchange ends (undefined when no backend is
+   * eligible), handed to `done`: in the same call on the embedded store, once Redis answered (or
+   * the local view did) otherwise. A callback rather than a promise: this runs once per request.
+   */
+  pick(pool: string, tried: readonly string[], done: PickDone): void {
+    const ejected = this.ejections.current();
+    if (this.immediate) {
+      let lease: Lease | undefined;
+      try {
+        lease = this.reserveNow(this.immediate, pool, tried, ejected);
+      } catch (err) {
+        done(err, undefined);
+        return;
+      }
+      done(undefined, lease && this.book.hold(lease, true));
+      return;
+    }
+    if (!this.guard.isUp) {
+      this.pickedLocally(pool, tried, ejected, 'store-unavailable', done);
+      return;
+    }
+    this.reserve(pool, tried, ejected).then(
+      (lease) => {
+        if (lease) done(undefined, this.book.hold(lease, true));
+        else if (this.emptyStoreSuspect()) this.pickedLocally(pool, tried, ejected, 'store-empty', done);
+        else done(undefined, undefined);
+      },
+      () => {
+        this.metrics.storeErrors.inc({ operation: 'reserve' });
+        this.pickedLocally(pool, tried, ejected, 'store-unavailable', done);
+      },
+    );
   }
 
   /**
@@ -79,7 +114,31 @@ export class Picker {
     this.store.publish({ type: 'suspect', pool, id: backendId }).catch(() => undefined);
   }
 
-  /** The store's choice (counted there), or the local view's when the store cannot give one. */
+  private pickedLocally(pool: string, tried: readonly string[], ejected: readonly string[], reason: LocalReason, done: PickDone): void {
+    let record;
+    try {
+      record = this.pickLocally(pool, tried, ejected, reason);
+    } catch (err) {
+      done(err, undefined);
+      return;
+    }
+    done(undefined, record && this.book.hold(this.localLease(pool, record), false));
+  }
+
+  private localLease(pool: string, record: { id: string; url: string; publicUrl: string }): Lease {
+    return { pool, backendId: record.id, url: record.url, publicUrl: record.publicUrl, holder: this.config.gatewayId };
+  }
+
+  /** Every backend ejected: try them anyway rather than refuse (they may be back). */
+  private reserveNow(store: ImmediateLoadStore, pool: string, tried: readonly string[], ejected: readonly string[]): Lease | undefined {
+    const holder = this.config.gatewayId;
+    const policy = this.config.GATEWAY_POLICY;
+    const lease = store.reserveNow(pool, holder, { exclude: ejected.length === 0 ? tried : [...new Set([...ejected, ...tried])], policy });
+    if (lease || ejected.length === 0) return lease;
+    return store.reserveNow(pool, holder, { exclude: tried, policy });
+  }
+
+  /** The store's choice (counted there), or the local view's when the store cannot give one (redirect mode). */
   private async choose(pool: string, tried: readonly string[], pending?: ReserveOptions['pending']): Promise<{ lease: Lease; inStore: boolean } | undefined> {
     const ejected = this.ejections.current();
     let reason: LocalReason = 'store-unavailable';
@@ -94,8 +153,7 @@ export class Picker {
       }
     }
     const record = this.pickLocally(pool, tried, ejected, reason);
-    if (!record) return undefined;
-    return { lease: { pool, backendId: record.id, url: record.url, publicUrl: record.publicUrl, holder: this.config.gatewayId }, inStore: false };
+    return record && { lease: this.localLease(pool, record), inStore: false };
   }
 
   private async reserve(pool: string, tried: readonly string[], ejected: readonly string[], pending?: ReserveOptions['pending']): Promise<Lease | undefined> {

@@ -2,11 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Lease } from '@lb/balancing';
 import type { Problem } from '@lb/runtime';
 
-/** How one attempt to hand an exchange to a backend ended. */
-export type AttemptOutcome =
-  /** The backend took it: a response that completed, a WebSocket upgraded, or a refusal relayed as is. */
-  | { readonly kind: 'delivered'; readonly status: number }
-  | { readonly kind: 'failed'; readonly error: Error; readonly responseStarted: boolean };
+/**
+ * How one attempt to hand an exchange to a backend failed. An attempt that did not fail was
+ * delivered: a response that completed, a WebSocket upgraded, or a refusal relayed as is.
+ */
+export interface AttemptFailure {
+  readonly error: Error;
+  /** Part of the answer already reached the client: it can only be cut, not replaced. */
+  readonly responseStarted: boolean;
+}
 
 /**
  * What differs between a plain request (or stream) and a WebSocket upgrade: how to answer the
@@ -28,10 +32,10 @@ export interface Transport {
   admissionProblem(): { readonly problem: Problem; readonly headers?: Record<string, string> } | undefined;
   /** Whether a request that never reached a backend may be sent to another one. */
   replayable(): boolean;
-  /** Hands the exchange to one backend; `done` is called once with how the attempt ended. */
-  forward(lease: Lease, requestId: string, done: (outcome: AttemptOutcome) => void): void;
-  /** Stops the attempt in flight (the client left). */
-  abort(reason: Error): void;
+  /** Hands the exchange to one backend; `done` is called once: with the failure, or nothing once delivered. */
+  forward(lease: Lease, requestId: string, done: (failure: AttemptFailure | undefined) => void): void;
+  /** Stops the attempt in flight, if any (the client left). */
+  abort(): void;
   /** A response already under way failed: cut the connection rather than end it cleanly. */
   cut(error: Error): void;
   /** The status to record once the exchange is over (499: the client left first). */

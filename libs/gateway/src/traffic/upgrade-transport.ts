@@ -4,7 +4,7 @@ import type { Lease } from '@lb/balancing';
 import { forwardUpgrade, upstreamRequestHeaders } from '@lb/proxy';
 import { writeRawProblem, type Problem } from '@lb/runtime';
 import type { GatewayConfig } from '../config';
-import type { AttemptOutcome, Transport } from './transport';
+import type { AttemptFailure, Transport } from './transport';
 
 /**
  * A WebSocket (any HTTP/1.1 Upgrade): the handshake is forwarded to one backend and, once it
@@ -49,7 +49,7 @@ export class UpgradeTransport implements Transport {
     return true; // a handshake carries no body
   }
 
-  forward(lease: Lease, requestId: string, done: (outcome: AttemptOutcome) => void): void {
+  forward(lease: Lease, requestId: string, done: (failure: AttemptFailure | undefined) => void): void {
     const { req } = this;
     forwardUpgrade(
       this.socket,
@@ -65,11 +65,11 @@ export class UpgradeTransport implements Transport {
       },
       (outcome) => {
         if (outcome.kind === 'failed') {
-          done({ kind: 'failed', error: outcome.error, responseStarted: false });
+          done({ error: outcome.error, responseStarted: false });
           return;
         }
         this.status = outcome.kind === 'upgraded' ? 101 : outcome.status;
-        done({ kind: 'delivered', status: this.status });
+        done(undefined);
       },
     );
   }

@@ -6,6 +6,7 @@ import { isAlive, livenessDeadline } from '../../core/liveness';
 import type { BackendRecord, BackendState, BackendView, Candidate, Lease, MembershipEvent } from '../../core/types';
 import type {
   BalancerStore,
+  ImmediateLoadStore,
   GatewayInfo,
   LapsedBackends,
   MembershipListener,
@@ -17,6 +18,10 @@ import type {
 
 interface Entry {
   record: BackendRecord;
+  /** This entry as a pick compares it, refreshed in place at each pick (a pick allocates no candidates). */
+  readonly candidate: { readonly id: string; active: number; weight: number; draining: boolean };
+  /** The last lease handed out on this backend, handed out again while holder and record are the same. */
+  lease: Lease | undefined;
   health: Health;
   inflight: number;
   reported: number;
@@ -48,7 +53,7 @@ export interface MemoryStoreOptions {
  * The embedded default: the same semantics as the Redis adapter for one process, with no I/O.
  * Every method is synchronous underneath, so pick-and-count is atomic by construction.
  */
-export class MemoryBalancerStore implements BalancerStore {
+export class MemoryBalancerStore implements BalancerStore, ImmediateLoadStore {
   readonly kind = 'memory' as const;
   private readonly poolStates = new Map<string, PoolState>();
   /** Pools declared or joined by a backend (a gateway beating for a pool does not make it known). */
@@ -57,6 +62,8 @@ export class MemoryBalancerStore implements BalancerStore {
   private readonly gatewayDirectory = new Map<string, { info: GatewayInfo; until: number }>();
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Reused by every pick (picks never overlap: they run to completion in one call). */
+  private readonly candidates: Candidate[] = [];
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -65,34 +72,48 @@ export class MemoryBalancerStore implements BalancerStore {
   }
 
   async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
+    return this.reserveNow(pool, holder, options);
+  }
+
+  reserveNow(pool: string, holder: string, options: ReserveOptions = {}): Lease | undefined {
     const state = this.poolStates.get(pool);
     if (!state) return undefined;
     const now = this.now();
-    const excluded = new Set(options.exclude ?? []);
-    const candidates: (Candidate & { entry: Entry })[] = [];
+    const exclude = options.exclude ?? [];
+    const candidates = this.candidates;
+    candidates.length = 0;
     for (const entry of state.backends.values()) {
-      if (excluded.has(entry.record.id)) continue; // a lapsed deadline is the registry's to judge
-      candidates.push({
-        id: entry.record.id,
-        active: effectiveActive(entry.inflight, entry.reported, entry.pending),
-        weight: entry.record.weight * slowStartFactor(now, entry.since, entry.until),
-        draining: entry.record.state === 'draining' || entry.health === 'down',
-        entry,
-      });
+      if (exclude.length > 0 && exclude.includes(entry.record.id)) continue; // a lapsed deadline is the registry's to judge
+      const c = entry.candidate;
+      c.active = effectiveActive(entry.inflight, entry.reported, entry.pending);
+      c.weight = entry.record.weight * slowStartFactor(now, entry.since, entry.until);
+      c.draining = entry.record.state === 'draining' || entry.health === 'down';
+      candidates.push(c);
     }
     const policy = options.policy ?? 'least-connections';
     const chosen = selectByPolicy(policy, candidates, this.random, policy === 'round-robin' ? state.turn++ : 0);
-    if (!chosen) return undefined;
-    const lease: Lease = { pool, backendId: chosen.id, url: chosen.entry.record.url, publicUrl: chosen.entry.record.publicUrl, holder };
+    candidates.length = 0;
+    const entry = chosen && state.backends.get(chosen.id);
+    if (!chosen || !entry) return undefined;
+    const lease = this.leaseOn(entry, pool, holder);
     if (options.pending) {
-      chosen.entry.pending += 1;
+      entry.pending += 1;
       state.pending.set(options.pending.tokenId, { backendId: chosen.id, expiresAt: now + options.pending.ttlMs });
       return { ...lease, pendingToken: options.pending.tokenId };
     }
-    chosen.entry.inflight += 1;
+    entry.inflight += 1;
     const held = this.leasesOf(state, holder);
     held.set(chosen.id, (held.get(chosen.id) ?? 0) + 1);
     return lease;
+  }
+
+  /** Leases are immutable: the same one serves every pick of one holder on one version of the record. */
+  private leaseOn(entry: Entry, pool: string, holder: string): Lease {
+    const { record } = entry;
+    const last = entry.lease;
+    if (last && last.holder === holder && last.url === record.url && last.publicUrl === record.publicUrl) return last;
+    entry.lease = { pool, backendId: record.id, url: record.url, publicUrl: record.publicUrl, holder };
+    return entry.lease;
   }
 
   async claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean> {
@@ -114,6 +135,10 @@ export class MemoryBalancerStore implements BalancerStore {
   }
 
   async release(lease: Lease): Promise<void> {
+    this.releaseNow(lease);
+  }
+
+  releaseNow(lease: Lease): void {
     if (lease.pendingToken) {
       this.settlePending(lease.pool, lease.pendingToken);
       return;
@@ -167,7 +192,18 @@ export class MemoryBalancerStore implements BalancerStore {
     if (existing) {
       Object.assign(existing, { record, health, deadline, since: now, until });
     } else {
-      state.backends.set(record.id, { record, health, inflight: 0, reported: 0, pending: 0, deadline, since: now, until });
+      state.backends.set(record.id, {
+        record,
+        candidate: { id: record.id, active: 0, weight: 0, draining: true },
+        lease: undefined,
+        health,
+        inflight: 0,
+        reported: 0,
+        pending: 0,
+        deadline,
+        since: now,
+        until,
+      });
     }
     return { record, livenessDeadline: deadline };
   }
