@@ -3,7 +3,6 @@ import { BalancingError } from '../../core/errors';
 import { effectiveActive } from '../../core/select-least-loaded';
 import type { Health } from '../../core/health-state';
 import type { BackendRecord, BackendState, BackendView, Lease, MembershipEvent } from '../../core/types';
-import { SLOW_START_MIN_FRACTION } from '../../core/policies';
 import type {
   BalancerStore,
   GatewayInfo,
@@ -26,14 +25,15 @@ export interface RedisStoreOptions {
   redis?: RedisOptions;
 }
 
-/** Bound on the parsed-record cache (backends ever picked by this process; cleared when full). */
+/** Bound on the record cache (backends ever picked by this process; cleared when full). */
 const MAX_CACHED_RECORDS = 4096;
 
 type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 
 /**
  * The shared view: every gateway replica picks from the same sorted set. One script call per
- * operation, so a pick is one round trip; the releases of one event-loop turn share one call.
+ * operation, so a pick is one round trip (two when the picked backend's record changed since this
+ * process last read it); the releases of one event-loop turn share one call.
  */
 export class RedisBalancerStore implements BalancerStore {
   readonly kind = 'redis' as const;
@@ -42,11 +42,14 @@ export class RedisBalancerStore implements BalancerStore {
   private readonly keysByPool = new Map<string, PoolKeys>();
   private readonly subscribers = new Set<Redis>();
   private readonly scripts = new Map<ScriptName, ScriptCall>();
-  private readonly pickedRecords = new Map<string, { json: string; record: BackendRecord }>();
+  /** Backend id -> its record as of a version (a pick returns the version, not the record). */
+  private readonly pickedRecords = new Map<string, { version: number; record: BackendRecord; lease: Lease | undefined }>();
+  /** Pool and holder -> the ids its last reconcile named (the next one clears them if need be). */
+  private readonly reconciledIds = new Map<string, string[]>();
   /** Releases of one event-loop turn, per pool and holder, go to Redis as one script call. */
   private readonly releases = new ReleaseBatcher((pool, holder, ids) => {
     const k = this.keys(pool);
-    return this.script('release')(...this.countKeys(k), k.leases(holder), ...ids);
+    return this.script('release')(...this.countKeys(k), k.backendPrefix, holder, ...ids);
   });
 
   constructor(
@@ -74,46 +77,64 @@ export class RedisBalancerStore implements BalancerStore {
 
   async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
     const k = this.keys(pool);
-    const reply = (await this.script('reserve')(
-      ...this.countKeys(k), k.backends, k.leases(holder), k.warmup, k.turn, k.pendingTokens, k.pendingExpiry,
-      options.policy ?? 'least-connections', this.random(), this.random(), SLOW_START_MIN_FRACTION,
-      options.pending?.tokenId ?? '', options.pending?.ttlMs ?? 0, ...(options.exclude ?? []),
-    )) as [string, string | null] | null;
-    if (!reply) return undefined;
-    const [backendId, json] = reply;
-    if (!json) return undefined;
-    const record = this.recordOf(backendId, json);
-    const lease: Lease = { pool, backendId, url: record.url, publicUrl: record.publicUrl, holder };
-    return options.pending ? { ...lease, pendingToken: options.pending.tokenId } : lease;
+    // A backend removed between the pick and the read of its record: give the slot back, pick again once.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const reply = (await this.script('reserve')(
+        ...this.countKeys(k), k.turn, k.pendingTokens, k.pendingExpiry, k.backendPrefix, holder,
+        options.policy ?? 'least-connections', this.random(), this.random(),
+        options.pending?.tokenId ?? '', options.pending?.ttlMs ?? 0, ...(options.exclude ?? []),
+      )) as [string, number] | null;
+      if (!reply) return undefined;
+      const [backendId, version] = reply;
+      const picked = this.pickedRecords.get(backendId);
+      // Nearly every pick: the record is cached at this version, and so is the lease on it.
+      const record = picked?.version === Number(version) ? picked.record : await this.readRecord(k, backendId, Number(version));
+      if (!record) {
+        await this.release({ pool, backendId, url: '', publicUrl: '', holder, ...(options.pending ? { pendingToken: options.pending.tokenId } : {}) });
+        continue;
+      }
+      const lease = this.leaseOn(backendId, record, pool, holder);
+      return options.pending ? { ...lease, pendingToken: options.pending.tokenId } : lease;
+    }
+    return undefined;
   }
 
-  /** The record a pick returned, parsed once per version rather than once per request. */
-  private recordOf(backendId: string, json: string): BackendRecord {
-    const cached = this.pickedRecords.get(backendId);
-    if (cached?.json === json) return cached.record;
+  /** The record of a picked backend at `version` (its first pick, or its record changed), read and parsed once. Undefined when the backend is gone. */
+  private async readRecord(k: PoolKeys, backendId: string, version: number): Promise<BackendRecord | undefined> {
+    const json = await reachable(this.redis.hget(k.backends, backendId));
+    if (!json) return undefined;
     const record = parseRecord(json);
+    // Read after the pick, so at least as new as `version` (a later version is read again when picked).
     if (this.pickedRecords.size >= MAX_CACHED_RECORDS) this.pickedRecords.clear();
-    this.pickedRecords.set(backendId, { json, record });
+    this.pickedRecords.set(backendId, { version, record, lease: undefined });
     return record;
   }
 
-  async release(lease: Lease): Promise<void> {
+  /** Leases are immutable: one serves every pick by one holder of one version of a record. */
+  private leaseOn(backendId: string, record: BackendRecord, pool: string, holder: string): Lease {
+    const picked = this.pickedRecords.get(backendId);
+    if (picked?.record === record && picked.lease?.holder === holder && picked.lease.pool === pool) return picked.lease;
+    const lease: Lease = { pool, backendId, url: record.url, publicUrl: record.publicUrl, holder };
+    if (picked?.record === record) picked.lease = lease;
+    return lease;
+  }
+
+  release(lease: Lease): Promise<void> {
     const k = this.keys(lease.pool);
     if (lease.pendingToken) {
-      await this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, lease.pendingToken, '', 'cancel', 0);
-      return;
+      return this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, k.backendPrefix, lease.pendingToken, '', 'cancel', 0).then(() => undefined);
     }
-    await this.releases.add(lease);
+    return this.releases.add(lease);
   }
 
   async claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean> {
     const k = this.keys(pool);
-    return (await this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, tokenId, backendId, 'claim', active)) === 1;
+    return (await this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, k.backendPrefix, tokenId, backendId, 'claim', active)) === 1;
   }
 
   async report(pool: string, backendId: string, active: number): Promise<boolean> {
     const k = this.keys(pool);
-    return (await this.script('report')(...this.countKeys(k), backendId, active)) === 1;
+    return (await this.script('report')(...this.countKeys(k), k.backendPrefix, backendId, active)) === 1;
   }
 
   async beatHolder(pool: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -126,9 +147,20 @@ export class RedisBalancerStore implements BalancerStore {
     const flushed = this.releases.flush();
     const k = this.keys(pool);
     const pairs: (string | number)[] = [];
-    for (const [id, n] of held) if (n > 0) pairs.push(id, n);
-    const replaced = this.script('reconcile')(...this.countKeys(k), k.holders, k.leases(holder), holder, ttlMs, ...pairs);
+    const ids: string[] = [];
+    for (const [id, n] of held) {
+      if (n <= 0) continue;
+      pairs.push(id, n);
+      ids.push(id);
+    }
+    // Ids this holder named last time and not now: if they are not registered (yet), only this
+    // reminder lets the script find and clear the holder's slots on them.
+    const memo = `${pool}\u0000${holder}`;
+    const named = new Set(ids);
+    const before = (this.reconciledIds.get(memo) ?? []).filter((id) => !named.has(id));
+    const replaced = this.script('reconcile')(...this.countKeys(k), k.backends, k.holders, k.backendPrefix, holder, ttlMs, ids.length, ...pairs, ...before);
     await Promise.all([flushed.catch(() => undefined), replaced]);
+    this.reconciledIds.set(memo, ids);
   }
 
   async register(record: BackendRecord, ttlMs: number, options: RegisterOptions = {}): Promise<RegisterResult> {
@@ -137,7 +169,7 @@ export class RedisBalancerStore implements BalancerStore {
     const previousPool = await reachable(this.redis.hget(g.index, record.id));
     if (previousPool && previousPool !== record.pool) await this.remove(previousPool, record.id);
     const deadline = (await this.script('register')(
-      ...this.membershipKeys(k), k.warmup, record.id, JSON.stringify(record), record.weight, ttlMs, record.state,
+      ...this.membershipKeys(k), k.holders, k.backendPrefix, record.id, JSON.stringify(record), record.weight, ttlMs, record.state,
       options.slowStartMs ?? 0, options.health ?? 'up',
     )) as number;
     await reachable(Promise.all([this.redis.sadd(g.pools, record.pool), this.redis.hset(g.index, record.id, record.pool)]));
@@ -145,8 +177,9 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   async heartbeat(pool: string, id: string, ttlMs: number, active?: number): Promise<number | undefined> {
+    const k = this.keys(pool);
     const deadline = Number(
-      await this.script('heartbeat')(...this.membershipKeys(this.keys(pool)), id, ttlMs, active ?? ''),
+      await this.script('heartbeat')(...this.membershipKeys(k), k.backendPrefix, id, ttlMs, active ?? ''),
     );
     return deadline < 0 ? undefined : deadline;
   }
@@ -156,16 +189,18 @@ export class RedisBalancerStore implements BalancerStore {
     const json = await reachable(this.redis.hget(k.backends, id));
     if (!json) return undefined;
     const record: BackendRecord = { ...parseRecord(json), state };
-    const ok = await this.script('setState')(...this.membershipKeys(k), id, JSON.stringify(record), state);
+    const ok = await this.script('setState')(...this.membershipKeys(k), k.backendPrefix, id, JSON.stringify(record), state);
     return ok === 1 ? record : undefined;
   }
 
   async setHealth(pool: string, id: string, health: Health): Promise<boolean> {
-    return (await this.script('setHealth')(...this.membershipKeys(this.keys(pool)), id, health)) === 1;
+    const k = this.keys(pool);
+    return (await this.script('setHealth')(...this.membershipKeys(k), k.backendPrefix, id, health)) === 1;
   }
 
   async remove(pool: string, id: string): Promise<boolean> {
-    const removed = await this.script('remove')(...this.membershipKeys(this.keys(pool)), id);
+    const k = this.keys(pool);
+    const removed = await this.script('remove')(...this.membershipKeys(k), k.backendPrefix, id);
     await reachable(this.redis.hdel(globalKeys(this.prefix).index, id));
     return removed === 1;
   }
@@ -176,30 +211,20 @@ export class RedisBalancerStore implements BalancerStore {
 
   async list(pool: string, only?: string): Promise<BackendView[]> {
     const k = this.keys(pool);
-    const [records, inflight, reported, pending, alive, health] = await reachable(Promise.all([
-      only ? this.redis.hmget(k.backends, only).then((v) => (v[0] ? { [only]: v[0] } : {})) : this.redis.hgetall(k.backends),
-      this.redis.hgetall(k.inflight),
-      this.redis.hgetall(k.reported),
-      this.redis.hgetall(k.pendingCount),
-      this.redis.zrange(k.alive, 0, -1, 'WITHSCORES'),
-      this.redis.hgetall(k.health),
-    ]));
-    const deadlines = new Map<string, number>();
-    for (let i = 0; i < alive.length; i += 2) deadlines.set(alive[i], Number(alive[i + 1]));
-    return Object.entries(records)
-      .map(([id, json]) => {
-        const record = parseRecord(json);
-        const inflightCount = Number(inflight[id] ?? 0);
-        const reportedCount = Number(reported[id] ?? 0);
-        const pendingCount = Number(pending[id] ?? 0);
+    const rows = (await this.script('view')(k.backends, k.alive, k.health, k.backendPrefix, only ?? '')) as string[][];
+    return rows
+      .map(([, json, deadline, health, inflightText, reportedText, pendingText]): BackendView => {
+        const inflight = Number(inflightText);
+        const reported = Number(reportedText);
+        const pending = Number(pendingText);
         return {
-          ...record,
-          inflight: inflightCount,
-          reported: reportedCount,
-          pending: pendingCount,
-          active: effectiveActive(inflightCount, reportedCount, pendingCount),
-          livenessDeadline: deadlines.get(id) ?? 0,
-          health: health[id] === 'down' ? ('down' as const) : ('up' as const),
+          ...parseRecord(json),
+          inflight,
+          reported,
+          pending,
+          active: effectiveActive(inflight, reported, pending),
+          livenessDeadline: Number(deadline),
+          health: health === 'down' ? 'down' : 'up',
         };
       })
       .sort((a, b) => a.id.localeCompare(b.id));
@@ -231,7 +256,8 @@ export class RedisBalancerStore implements BalancerStore {
 
   async evict(pool: string, ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const evicted = (await this.script('evict')(...this.membershipKeys(this.keys(pool)), ...ids)) as string[];
+    const k = this.keys(pool);
+    const evicted = (await this.script('evict')(...this.membershipKeys(k), k.backendPrefix, ...ids)) as string[];
     if (evicted.length > 0) await reachable(this.redis.hdel(globalKeys(this.prefix).index, ...evicted));
     return evicted;
   }
@@ -246,10 +272,12 @@ export class RedisBalancerStore implements BalancerStore {
     const lapsedHolders = (await this.script('lapsedHolders')(k.holders)) as string[];
     const reapedHolders: string[] = [];
     for (const holder of lapsedHolders) {
-      const reaped = await this.script('reapHolder')(...this.countKeys(k), k.holders, k.leases(holder), holder);
+      const reaped = await this.script('reapHolder')(...this.countKeys(k), k.holders, k.backends, k.backendPrefix, holder);
       if (reaped === 1) reapedHolders.push(holder);
     }
-    const expiredPending = Number(await this.script('expirePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry));
+    const expiredPending = Number(await this.script('expirePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, k.backendPrefix));
+    // An idle backend in slow start is rescored by nobody else: its score keeps up with its ramp here.
+    await this.script('rescoreWarming')(...this.countKeys(k), k.backendPrefix);
     return { reapedHolders, expiredPending };
   }
 
@@ -337,9 +365,9 @@ export class RedisBalancerStore implements BalancerStore {
     return k;
   }
 
-  /** The five keys every counting script takes first (see lua/scripts.ts). */
+  /** The keys every counting script takes first (see lua/scripts.ts). */
   private countKeys(k: PoolKeys): string[] {
-    return [k.load, k.inflight, k.reported, k.weight, k.pendingCount];
+    return [k.load, k.warming];
   }
 
   private membershipKeys(k: PoolKeys): string[] {
@@ -353,25 +381,30 @@ export class RedisBalancerStore implements BalancerStore {
 
 /** Collects releases until the end of the current event-loop turn, then sends one call per pool and holder. */
 class ReleaseBatcher {
-  private batches = new Map<string, { pool: string; holder: string; ids: string[]; waiters: { resolve: () => void; reject: (err: unknown) => void }[] }>();
+  private batches = new Map<string, { pool: string; holder: string; ids: string[]; sent: Promise<void>; send: () => void }>();
   private scheduled = false;
 
   constructor(private readonly send: (pool: string, holder: string, ids: string[]) => Promise<unknown>) {}
 
+  /** Settles when the batch this release joined has reached Redis (one promise per batch, shared). */
   add(lease: Lease): Promise<void> {
     const key = `${lease.pool}\u0000${lease.holder}`;
     let batch = this.batches.get(key);
     if (!batch) {
-      batch = { pool: lease.pool, holder: lease.holder, ids: [], waiters: [] };
+      const ids: string[] = [];
+      let send!: () => void;
+      const sent = new Promise<void>((resolve, reject) => {
+        send = () => this.send(lease.pool, lease.holder, ids).then(() => resolve(), reject);
+      });
+      batch = { pool: lease.pool, holder: lease.holder, ids, sent, send };
       this.batches.set(key, batch);
     }
     batch.ids.push(lease.backendId);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      setImmediate(() => void this.flush().catch(() => undefined));
     }
-    const waiters = batch.waiters;
-    return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+    return batch.sent;
   }
 
   /** Sends what is collected now; resolves when every call has settled (close() waits for it). */
@@ -379,14 +412,8 @@ class ReleaseBatcher {
     const batches = [...this.batches.values()];
     this.batches = new Map();
     this.scheduled = false;
-    return Promise.all(
-      batches.map(({ pool, holder, ids, waiters }) =>
-        this.send(pool, holder, ids).then(
-          () => waiters.forEach((w) => w.resolve()),
-          (err: unknown) => waiters.forEach((w) => w.reject(err)),
-        ),
-      ),
-    ).then(() => undefined);
+    for (const batch of batches) batch.send();
+    return Promise.allSettled(batches.map((b) => b.sent)).then(() => undefined);
   }
 }
 
