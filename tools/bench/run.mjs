@@ -2,11 +2,13 @@
 // `npm run bench` — the repeatable benchmark of the gateway against nginx and HAProxy.
 // See docs/benchmarks/README.md for what it measures and how to read the report.
 //
-//   npm run bench                          full run (~20 min), report in docs/benchmarks/<date>.md
+//   npm run bench                          full run (~26 min), report in docs/benchmarks/<date>.md
 //   npm run bench -- --quick               smoke run (short durations), report under .bench/
 //   npm run bench -- --only balance,bypass run some scenarios (report under .bench/ unless --docs)
 //   npm run bench -- --only faults         the fault scenario alone (issue 9)
 //   npm run bench -- --only hostile        CPU per MiB of 1-byte vs 64 KiB request-body chunks (issue 10)
+//   npm run bench -- --only latency        added latency of one hop at low load (2 connections)
+//   npm run bench -- --only replicas       4 gateway replicas vs one / four nginx and HAProxy
 //   npm run bench -- --report-only .bench/results/<run>   rebuild a report from raw results
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -22,18 +24,18 @@ import { detectTools } from './lib/stack.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Scenario names in run order, with their number in the issue. */
-const SCENARIOS = ['throughput', 'balance', 'bypass', 'scaleout', 'sessions', 'redirect', 'faults', 'hostile'];
+const SCENARIOS = ['throughput', 'balance', 'bypass', 'scaleout', 'sessions', 'redirect', 'faults', 'hostile', 'latency', 'replicas'];
 
 /** The builds a scenario runs (dist/apps/<app>/main.js). */
 const APPS = ['gateway', 'registry', 'backend-sim'];
 /** @param {string[]} selected */
-const appsFor = (selected) => (selected.includes('throughput') ? [...APPS, 'standalone'] : APPS);
+const appsFor = (selected) => (selected.includes('throughput') || selected.includes('latency') ? [...APPS, 'standalone'] : APPS);
 
 const HELP = `usage: npm run bench -- [options]
-  --quick               short durations (smoke run, about 4 minutes)
+  --quick               short durations (smoke run, about 6 minutes)
   --only <list>         comma-separated scenarios or numbers: ${SCENARIOS.map((s, i) => `${i + 1}=${s}`).join(', ')}
   --no-build            use the existing dist/ (default: build once with nx)
-  --max-minutes <n>     global time bound (default 25, quick 6): everything stops when it is reached
+  --max-minutes <n>     global time bound (default 32, quick 8): everything stops when it is reached
   --sessions <n>        concurrent WebSockets in the sessions scenario (default 10000, quick 1000)
   --faults <list>       faults scenario: only these faults (numbers 1-8 or names, e.g. 4 or sentinel-failover)
   --docs                write the report into docs/benchmarks/ even for --quick/--only runs
@@ -70,7 +72,7 @@ function parseArgs(argv) {
       .split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean)
-      .map((s) => (/^\d$/.test(s) ? SCENARIOS[Number(s) - 1] : s.replace(/-/g, '')));
+      .map((s) => (/^\d+$/.test(s) ? SCENARIOS[Number(s) - 1] ?? s : s.replace(/-/g, '')));
     for (const s of o.only) if (!SCENARIOS.includes(s)) fail(`--only: unknown scenario ${s}; expected ${SCENARIOS.join(', ')} or 1-${SCENARIOS.length}`);
   }
   if (o.faults && o.only && !o.only.includes('faults')) fail('--faults: only with the faults scenario (--only faults)');
@@ -96,7 +98,7 @@ async function main() {
     return;
   }
   const selected = opts.only ?? SCENARIOS;
-  const maxMinutes = opts.maxMinutes ?? (opts.quick ? 6 : 25);
+  const maxMinutes = opts.maxMinutes ?? (opts.quick ? 8 : 32);
   const toDocs = opts.docs || (!opts.quick && !opts.only);
 
   // Global time bound: whatever is running is stopped, the partial results are reported.
@@ -184,6 +186,8 @@ async function main() {
     redirect: async () => (await import('./scenarios/redirect.mjs')).runRedirect(ctx),
     faults: async () => (await import('./scenarios/faults.mjs')).runFaults(ctx),
     hostile: async () => (await import('./scenarios/hostile.mjs')).runHostile(ctx),
+    latency: async () => (await import('./scenarios/latency.mjs')).runLatency(ctx),
+    replicas: async () => (await import('./scenarios/replicas.mjs')).runReplicas(ctx),
   };
   /** @type {Record<string, any>} */
   const results = {};

@@ -94,7 +94,7 @@ export function writeReport(o) {
       if (floor) {
         const of = (/** @type {string} */ n) => (tp.summary[n] ? `${fmt(tp.summary[n].rps / floor.rps, 2)}` : '-');
         md.push(
-          `The reference row is tools/bench/floor-proxy.mjs: node:http in front of one undici Pool, \`dispatch\` straight through, no pick, no header rewriting, no metrics or logs. It is what one Node process can forward on this machine; ours reaches **${of('ours-memory')}** of it on the memory store and **${of('ours-redis')}** on Redis, and it reaches ${fmt(floor.ratioToNginx, 2)} of nginx.`,
+          `The reference row is tools/bench/floor-proxy.mjs: node:http in front of one undici Pool per upstream (one here), a local least-connections pick, \`dispatch\` straight through, no header rewriting, no metrics or logs. It is what one Node process can forward on this machine; ours reaches **${of('ours-memory')}** of it on the memory store and **${of('ours-redis')}** on Redis, and it reaches ${fmt(floor.ratioToNginx, 2)} of nginx.`,
           '',
         );
       }
@@ -299,9 +299,11 @@ export function writeReport(o) {
   // ------------------------------------------------------------ 8 hostile
   const ho = results.hostile;
   if (ho) md.push(...hostileSection(ho));
+  if (results.latency) md.push(...latencySection(results.latency));
+  if (results.replicas) md.push(...replicasSection(results.replicas));
 
   md.push('## Reproduce', '');
-  md.push('```sh', 'apt-get update && apt-get install -y nginx haproxy wrk redis-server   # peers and wrk are optional: skipped / Node fallback', 'npm ci', 'npm run bench                 # full run, ~20 min, writes docs/benchmarks/<date>.md', 'npm run bench -- --quick      # smoke run, ~4 min, report under .bench/results/<run>/', 'npm run bench -- --only faults   # the fault scenario alone, ~4 min', 'npm run bench -- --only hostile  # request bodies in 1-byte vs 64 KiB chunks, ~2 min', '```', '');
+  md.push('```sh', 'apt-get update && apt-get install -y nginx haproxy wrk redis-server   # peers and wrk are optional: skipped / Node fallback', 'npm ci', 'npm run bench                 # full run, ~26 min, writes docs/benchmarks/<date>.md', 'npm run bench -- --quick      # smoke run, ~6 min, report under .bench/results/<run>/', 'npm run bench -- --only faults   # the fault scenario alone, ~4 min', 'npm run bench -- --only hostile  # request bodies in 1-byte vs 64 KiB chunks, ~2 min', 'npm run bench -- --only latency  # added latency of one hop at low load, ~4 min', 'npm run bench -- --only replicas # 4 gateway replicas vs one / four nginx and HAProxy, ~3 min', '```', '');
   md.push('Configs the bench wrote for this run: `.bench/conf/' + run.runId + '/` (nginx.conf / haproxy.cfg per instance); logs of every process: `.bench/logs/' + run.runId + '/`.', '');
 
   writeFileSync(reportPath, `${md.join('\n')}\n`);
@@ -332,6 +334,63 @@ function hostileSection(ho) {
   return md;
 }
 
+/**
+ * Section 9: added latency of one hop at low load, in µs.
+ * @param {any} la  results.latency
+ */
+function latencySection(la) {
+  const md = ['## 9. Added latency at low load', ''];
+  if (la.failed) return [...md, `Failed: \`${firstLine(la.failed)}\``, ''];
+  const s = la.settings;
+  const us = (/** @type {number} */ ms) => fmt(ms * 1000, 0);
+  md.push(
+    `The throughput scenario's targets in front of one minimal backend, \`GET ${s.path}\`, but only ${s.connections} keep-alive connections in a closed loop (nothing queues): ${s.generator}, ${s.seconds} s per target after a ${s.warmupSeconds} s warm-up, ${s.rounds} round(s) in turn over the targets. ` +
+      'Added p50 = the target\'s p50 - direct p50 in the same round; median of the rounds [min-max]. All figures in µs.',
+    '',
+  );
+  md.push('| target | p50 µs | added p50 µs [range] | p90 µs | p99 µs | requests/s | errors | balancer CPU µs/request | other load (cores) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const name of la.targets) {
+    const x = la.summary[name];
+    const added = name === 'direct' ? '-' : `**${us(x.addedP50.median)}** [${us(x.addedP50.min)}-${us(x.addedP50.max)}]`;
+    md.push(`| ${x.label} | ${us(x.p50)} | ${added} | ${us(x.p90)} | ${us(x.p99)} | ${fmtInt(x.rps)} | ${x.errors} | ${name === 'direct' ? '-' : fmt(x.balancerCpuUsPerRequest, 0)} | ${flag(x.foreignCores)} |`);
+  }
+  const r = la.redis;
+  if (r?.runs?.length) {
+    md.push('', `Ours on Redis, lone requests: **${fmt(r.perRequest, 2)} Redis commands executed per request** (INFO commandstats delta over the measured windows / requests, including what Lua scripts run inside Redis and the background beats meanwhile): ${Object.entries(r.byCommandPerRequest).sort((a, b) => b[1] - a[1]).map(([k, x]) => `${k} ${fmt(x, 2)}`).join(', ')}.`);
+  }
+  md.push('');
+  return md;
+}
+
+/**
+ * Section 10: replicas on one machine against one and several nginx / HAProxy processes.
+ * @param {any} rp  results.replicas
+ */
+function replicasSection(rp) {
+  const md = ['## 10. Replicas on one machine', ''];
+  if (rp.failed) return [...md, `Failed: \`${firstLine(rp.failed)}\``, ''];
+  const s = rp.settings;
+  md.push(
+    `${s.backends} equal backend-sims with \`BACKEND_SLOTS=${s.slots}\`, the balance scenario's duration mix (mean ${fmt(s.meanDurationMs, 1)} ms, seed ${s.seed}); capacity ${fmt(s.capacity, 1)} req/s, open-loop arrivals at **${s.rate} req/s** (${s.load * 100}%) for ${s.seconds} s (${s.requests} requests), round robin over the target's balancer processes: ` +
+      `ours = ${s.replicas} gateways on one Redis; x1 = one process that sees every request; x${s.replicas} = ${s.replicas} independent processes, each counting only its own quarter.`,
+    '',
+  );
+  md.push('| target | mean ms | p50 | p99 | errors | imbalance (time-averaged) | imbalance (sampled) | queue wait mean ms | balancer CPU (cores) | of which at idle | other load (cores) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rp.runs) {
+    const l = r.latency;
+    const cpu = `${fmt(r.cpu.balancerCores, 2)}${r.cpu.redisSeconds ? ` + Redis ${fmt(r.cpu.redisCores, 2)}` : ''}`;
+    md.push(`| ${r.label} | ${fmt(l.mean, 0)} | ${fmt(l.p50, 0)} | ${fmt(l.p99, 0)} | ${r.errors}${r.unfinished ? ` (+${r.unfinished} unfinished)` : ''} | ${fmt(r.imbalance.timeAveraged, 2)} | ${fmt(r.imbalance.sampled, 2)} | ${fmt(r.queueWait?.mean, 1)} | ${cpu} | ${fmt(r.cpu.idleCores, 2)} | ${flag(r.cpu.foreignCores)} |`);
+  }
+  md.push(
+    '',
+    'Imbalance = max/mean over the backends of their in-flight + queued count: time-averaged as in the balance scenario (Δ activeIntegralMs / Δ uptimeMs from /info), and sampled (max/mean of /info `active` every 250 ms while arrivals ran, averaged over the samples). ' +
+      `Balancer CPU = CPU seconds of the balancer processes (nginx/HAProxy: masters and workers) during the run / its load seconds; "at idle" = the same processes (ours: with Redis) over ${rp.settings.idleMs / 1000} s with no traffic just before, what they cost whatever the load.`,
+    '',
+  );
+  for (const r of rp.runs) if (r.redisCommandsPerRequest != null) md.push(`${r.label}: ${fmt(r.redisCommandsPerRequest, 2)} Redis commands executed per request (INFO commandstats delta over the run / requests sent, including what Lua scripts run and the backends' load reports).`, '');
+  return md;
+}
+
 /** The options of the run as typed: " -- --quick --only faults --faults 1,4". @param {any} run @param {Record<string, any>} results */
 function commandArgs(run, results) {
   const args = [];
@@ -353,6 +412,8 @@ function foreignWorst(r) {
   for (const k of ['balance', 'bypass']) for (const run of r[k]?.runs ?? []) xs.push(run.cpu?.foreignCores);
   for (const s of Object.values(r.redirect?.summary ?? {})) xs.push(/** @type {any} */ (s).foreignCores);
   for (const run of r.hostile?.summary ?? []) xs.push(run.foreignCores);
+  for (const s of Object.values(r.latency?.summary ?? {})) xs.push(/** @type {any} */ (s).foreignCores);
+  for (const run of r.replicas?.runs ?? []) xs.push(run.cpu?.foreignCores);
   xs.push(r.sessions?.cpu?.foreignCores);
   for (const st of r.faults?.steps ?? []) xs.push(st.cpu?.foreignCores);
   return Math.max(0, ...xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)));

@@ -273,14 +273,15 @@ export async function waitRegistered(registryUrl, pool, ids, timeoutMs = 15_000)
 
 /**
  * One gateway process (traffic + admin listener) on Redis (`redisUrl`, or the variables in `env`).
- * `port` / `adminPort`: fixed ports (a replacement on the same address).
+ * `port` / `adminPort`: fixed ports (a replacement on the same address); `nodeArgs`: node flags
+ * before the script (e.g. --cpu-prof).
  * @param {BenchContext} ctx
- * @param {{name: string, redisUrl?: string, prefix: string, pool?: string, mode?: 'proxy'|'redirect', redirectKeys?: string, nofile?: number, port?: number, adminPort?: number, env?: Record<string,string>}} o
+ * @param {{name: string, redisUrl?: string, prefix: string, pool?: string, mode?: 'proxy'|'redirect', redirectKeys?: string, nofile?: number, port?: number, adminPort?: number, env?: Record<string,string>, nodeArgs?: string[]}} o
  * @returns {Promise<GatewayHandle>}
  */
 export async function startGateway(ctx, o) {
   const [port, adminPort] = [o.port ?? (await freePort()), o.adminPort ?? (await freePort())];
-  const child = startChild(o.name, process.execPath, [join(ctx.root, 'dist/apps/gateway/main.js')], {
+  const child = startChild(o.name, process.execPath, [...(o.nodeArgs ?? []), join(ctx.root, 'dist/apps/gateway/main.js')], {
     env: {
       ...baseEnv(),
       ...QUIET,
@@ -307,8 +308,9 @@ export async function startGateway(ctx, o) {
  * The all-in-one build on the in-memory store: registry + gateway in one process, no in-process
  * backends (STANDALONE_BACKENDS=0). If this build does not accept 0 yet, it runs one in-process
  * backend and the bench drains it through the registry so it takes no traffic (noted in results).
+ * `nodeArgs`: node flags before the script (e.g. --cpu-prof).
  * @param {BenchContext} ctx
- * @param {{name: string, token: string}} o
+ * @param {{name: string, token: string, nodeArgs?: string[]}} o
  */
 export async function startStandalone(ctx, o) {
   const [port, adminPort, regPort] = [await freePort(), await freePort(), await freePort()];
@@ -328,11 +330,11 @@ export async function startStandalone(ctx, o) {
   const registryUrl = `http://127.0.0.1:${regPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   let note = '';
-  let child = startChild(o.name, process.execPath, [join(ctx.root, 'dist/apps/standalone/main.js')], { env, logFile: join(ctx.logs, `${o.name}.log`) });
+  let child = startChild(o.name, process.execPath, [...(o.nodeArgs ?? []), join(ctx.root, 'dist/apps/standalone/main.js')], { env, logFile: join(ctx.logs, `${o.name}.log`) });
   const first = await Promise.race([waitHttpOk(child, `${adminUrl}/health`, 20_000).then(() => 'up'), child.exited.then(() => 'exited')]).catch((e) => e);
   if (first === 'exited' && /STANDALONE_BACKENDS/.test(child.tail)) {
     note = 'this standalone build rejects STANDALONE_BACKENDS=0: ran it with 1 in-process backend, drained through the registry before measuring';
-    child = startChild(`${o.name}-retry`, process.execPath, [join(ctx.root, 'dist/apps/standalone/main.js')], {
+    child = startChild(`${o.name}-retry`, process.execPath, [...(o.nodeArgs ?? []), join(ctx.root, 'dist/apps/standalone/main.js')], {
       env: { ...env, STANDALONE_BACKENDS: '1' },
       logFile: join(ctx.logs, `${o.name}.log`),
     });
@@ -348,15 +350,15 @@ export async function startStandalone(ctx, o) {
 }
 
 /**
- * The bare Node proxy of tools/bench/floor-proxy.mjs in front of one backend (scenario 1's
- * reference row).
+ * The bare Node proxy of tools/bench/floor-proxy.mjs (local least-connections, nothing else) in
+ * front of the given backends: the reference row of the throughput and latency scenarios.
  * @param {BenchContext} ctx
- * @param {{name: string, backendUrl: string}} o
+ * @param {{name: string, backendUrls: string[]}} o
  */
 export async function startFloorProxy(ctx, o) {
   const port = await freePort();
   const child = startChild(o.name, process.execPath, [join(ctx.root, 'tools/bench/floor-proxy.mjs')], {
-    env: { ...baseEnv(), FLOOR_PORT: String(port), FLOOR_UPSTREAM: o.backendUrl },
+    env: { ...baseEnv(), FLOOR_PORT: String(port), FLOOR_UPSTREAMS: o.backendUrls.join(',') },
     logFile: join(ctx.logs, `${o.name}.log`),
   });
   const url = `http://127.0.0.1:${port}`;

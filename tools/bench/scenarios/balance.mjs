@@ -174,7 +174,7 @@ const fmtN = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(0));
  * Waits until every backend is idle (nothing running or queued) before the next run.
  * @param {import('../lib/stack.mjs').BackendHandle[]} backends
  */
-async function waitIdle(backends, timeoutMs = 60_000) {
+export async function waitIdle(backends, timeoutMs = 60_000) {
   // HAProxy (without `option abortonclose`) lets a request run on even after its client left.
   await waitUntil('backends idle', async () => (await Promise.all(backends.map((b) => b.info()))).every((i) => i.active === 0), timeoutMs, 200).catch((err) => {
     if (timeoutMs >= 60_000) throw err;

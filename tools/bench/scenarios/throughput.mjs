@@ -9,6 +9,16 @@ import { monitorSample } from '../lib/redis-monitor.mjs';
 import { cpuSeconds, machineShare, snapshot } from '../lib/cpu.mjs';
 import { commandDelta, randomToken, sharedCore, startFastBackend, startFloorProxy, startGateway, startHaproxy, startNginx, startStandalone, waitRegistered, waitRoutable } from '../lib/stack.mjs';
 
+/**
+ * @typedef {object} Target
+ * @property {string} name
+ * @property {string} label
+ * @property {string} url
+ * @property {string} baseline   the target this one is compared with (direct)
+ * @property {number[]} pids     the balancer's processes (none for direct)
+ * @property {number} backendPid
+ */
+
 const POOL = 'tput';
 
 /**
@@ -20,44 +30,11 @@ export async function runThroughput(ctx) {
   const warmup = ctx.quick ? 1 : 2;
   const rounds = ctx.quick ? 1 : 3;
   const connections = 64;
-  /** @type {(() => Promise<void>)[]} */
+  /** @type {(() => Promise<unknown>)[]} */
   const stops = [];
   try {
     log('starting redis, registry, backends, gateways, peers');
-    const [{ redis, registry, token, prefix }, standalone] = await Promise.all([sharedCore(ctx), startStandalone(ctx, { name: 's1-ours-memory', token: randomToken() })]);
-    stops.push(standalone.stop);
-    // One backend for every target, joined to both registries (the shared one and the standalone's).
-    const backend = await startFastBackend(ctx, {
-      id: 'tput-1',
-      registries: [
-        { url: registry.url, token, pool: POOL },
-        { url: standalone.registryUrl, token: standalone.token, pool: 'default' },
-      ],
-    });
-    stops.push(backend.stop);
-    await Promise.all([waitRegistered(registry.url, POOL, [backend.id]), waitRegistered(standalone.registryUrl, 'default', [backend.id])]);
-    const gateway = await startGateway(ctx, { name: 's1-ours-redis', redisUrl: redis.url, prefix, pool: POOL });
-    stops.push(gateway.stop);
-    /** @type {{name: string, label: string, url: string, baseline: string, pids: number[], backendPid: number}[]} */
-    const targets = [
-      { name: 'direct', label: 'direct (the minimal backend)', url: backend.url, baseline: 'direct', pids: [], backendPid: backend.child.pid },
-      { name: 'ours-memory', label: 'ours, memory store (standalone)', url: standalone.url, baseline: 'direct', pids: [standalone.child.pid], backendPid: backend.child.pid },
-      { name: 'ours-redis', label: 'ours, Redis (1 gateway)', url: gateway.url, baseline: 'direct', pids: [gateway.child.pid], backendPid: backend.child.pid },
-    ];
-    const floor = await startFloorProxy(ctx, { name: 's1-node-floor', backendUrl: backend.url });
-    stops.push(floor.stop);
-    targets.push({ name: 'node-floor', label: 'reference: bare Node proxy (node:http + undici dispatch, no balancing)', url: floor.url, baseline: 'direct', pids: [floor.child.pid], backendPid: backend.child.pid });
-    if (ctx.tools.nginx) {
-      const nginx = await startNginx(ctx, { name: 's1-nginx', backends: [backend.url] });
-      stops.push(nginx.stop);
-      targets.push({ name: 'nginx', label: 'nginx least_conn', url: nginx.url, baseline: 'direct', pids: [nginx.child.pid], backendPid: backend.child.pid });
-    }
-    if (ctx.tools.haproxy) {
-      const haproxy = await startHaproxy(ctx, { name: 's1-haproxy', backends: [backend.url] });
-      stops.push(haproxy.stop);
-      targets.push({ name: 'haproxy', label: 'HAProxy leastconn', url: haproxy.url, baseline: 'direct', pids: [haproxy.child.pid], backendPid: backend.child.pid });
-    }
-    for (const t of targets) await waitRoutable(t.url);
+    const { targets, redis, standalone } = await startOneBackendTargets(ctx, { tag: 's1', backendId: 'tput-1', pool: POOL, stops });
 
     /** @type {Record<string, any[]>} */
     const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
@@ -122,7 +99,7 @@ export async function runThroughput(ctx) {
     for (const rr of redisRuns) for (const [k, v] of Object.entries(rr.byCommand)) byCommandPerRequest[k] = (byCommandPerRequest[k] ?? 0) + v / totalReq;
     return {
       scenario: 'throughput',
-      settings: { path: '/work?ms=0', connections, seconds, warmupSeconds: warmup, rounds, generator: ctx.tools.wrk ? `wrk -t1 -c${connections} -d${seconds}s --latency` : 'node closed loop (wrk missing)', standaloneNote: standalone.note },
+      settings: { path: '/work?ms=0', connections, seconds, warmupSeconds: warmup, rounds, generator: ctx.tools.wrk ? `wrk -t1 -c${connections} -d${seconds}s --latency` : 'node closed loop (wrk missing)', standaloneNote: standalone?.note ?? '' },
       targets: targets.map((t) => t.name),
       runs,
       summary,
@@ -131,4 +108,55 @@ export async function runThroughput(ctx) {
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
+}
+
+/**
+ * One minimal backend (fast-backend.mjs) and the targets in front of it: direct, ours on the memory
+ * store (standalone), ours on Redis (one gateway on the shared core), the bare Node proxy, nginx and
+ * HAProxy (when installed); each routable when this resolves. What it starts is pushed on `stops`.
+ * `only`: just these targets (direct always); `nodeArgs`: node flags for our processes, by target
+ * (e.g. --cpu-prof).
+ * @param {import('../lib/stack.mjs').BenchContext} ctx
+ * @param {{tag: string, backendId: string, pool: string, stops: (() => Promise<unknown>)[], only?: string[], nodeArgs?: (target: string) => string[]}} o
+ */
+export async function startOneBackendTargets(ctx, o) {
+  const want = (/** @type {string} */ name) => !o.only || o.only.includes(name);
+  const nodeArgs = (/** @type {string} */ name) => o.nodeArgs?.(name) ?? [];
+  const [{ redis, registry, token, prefix }, standalone] = await Promise.all([
+    sharedCore(ctx),
+    want('ours-memory') ? startStandalone(ctx, { name: `${o.tag}-ours-memory`, token: randomToken(), nodeArgs: nodeArgs('ours-memory') }) : null,
+  ]);
+  if (standalone) o.stops.push(standalone.stop);
+  // One backend for every target, joined to both registries (the shared one and the standalone's).
+  const registries = [{ url: registry.url, token, pool: o.pool }];
+  if (standalone) registries.push({ url: standalone.registryUrl, token: standalone.token, pool: 'default' });
+  const backend = await startFastBackend(ctx, { id: o.backendId, registries });
+  o.stops.push(backend.stop);
+  await Promise.all(registries.map((r) => waitRegistered(r.url, r.pool, [backend.id])));
+  const backendPid = backend.child.pid;
+  /** @type {Target[]} */
+  const targets = [{ name: 'direct', label: 'direct (the minimal backend)', url: backend.url, baseline: 'direct', pids: [], backendPid }];
+  if (standalone) targets.push({ name: 'ours-memory', label: 'ours, memory store (standalone)', url: standalone.url, baseline: 'direct', pids: [standalone.child.pid], backendPid });
+  if (want('ours-redis')) {
+    const gateway = await startGateway(ctx, { name: `${o.tag}-ours-redis`, redisUrl: redis.url, prefix, pool: o.pool, nodeArgs: nodeArgs('ours-redis') });
+    o.stops.push(gateway.stop);
+    targets.push({ name: 'ours-redis', label: 'ours, Redis (1 gateway)', url: gateway.url, baseline: 'direct', pids: [gateway.child.pid], backendPid });
+  }
+  if (want('node-floor')) {
+    const floor = await startFloorProxy(ctx, { name: `${o.tag}-node-floor`, backendUrls: [backend.url] });
+    o.stops.push(floor.stop);
+    targets.push({ name: 'node-floor', label: 'reference: bare Node proxy (node:http + undici dispatch, local least-connections)', url: floor.url, baseline: 'direct', pids: [floor.child.pid], backendPid });
+  }
+  if (ctx.tools.nginx && want('nginx')) {
+    const nginx = await startNginx(ctx, { name: `${o.tag}-nginx`, backends: [backend.url] });
+    o.stops.push(nginx.stop);
+    targets.push({ name: 'nginx', label: 'nginx least_conn', url: nginx.url, baseline: 'direct', pids: [nginx.child.pid], backendPid });
+  }
+  if (ctx.tools.haproxy && want('haproxy')) {
+    const haproxy = await startHaproxy(ctx, { name: `${o.tag}-haproxy`, backends: [backend.url] });
+    o.stops.push(haproxy.stop);
+    targets.push({ name: 'haproxy', label: 'HAProxy leastconn', url: haproxy.url, baseline: 'direct', pids: [haproxy.child.pid], backendPid });
+  }
+  for (const t of targets) await waitRoutable(t.url);
+  return { targets, redis, backend, standalone };
 }
