@@ -10,7 +10,7 @@ import { HealthController } from './admin/health.controller';
 import { StatusController } from './admin/status.controller';
 import { MetricsController } from './admin/metrics.controller';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
-import { LeaseBook } from './leases/lease-book';
+import { LeaseBook, guardedReleaser } from './leases/lease-book';
 import { LeaseSync } from './leases/lease-sync.service';
 import { RouteTableCheck } from './routing/route-table-check';
 import { GatewayMetrics } from './metrics';
@@ -108,7 +108,7 @@ export class GatewayModule {
             new LeaseBook(
               answersAtOnce(store)
                 ? { storeUp: () => true, releaseInStore: (lease) => store.releaseNow(lease) } // in this process: never degraded
-                : { storeUp: () => guard.isUp, releaseInStore: (lease) => guard.call(() => store.release(lease)) },
+                : guardedReleaser(store, guard),
               () => metrics.storeErrors.inc({ operation: 'release' }),
             ),
         },

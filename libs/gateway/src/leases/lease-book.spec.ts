@@ -1,5 +1,5 @@
 import type { Lease } from '@lb/balancing';
-import { LeaseBook, type LeaseReleaser } from './lease-book';
+import { LeaseBook, guardedReleaser, type LeaseReleaser } from './lease-book';
 
 const lease = (backendId: string, pool = 'p'): Lease => ({ pool, backendId, url: `http://b/${backendId}`, publicUrl: '', holder: 'gw' });
 
@@ -81,5 +81,31 @@ describe('LeaseBook', () => {
     const snap = book.snapshot('p');
     snap.failed();
     expect(book.isDirty('p')).toBe(true);
+  });
+});
+
+describe('guardedReleaser', () => {
+  it('puts one store call of a turn under the guard once, however many releases share it, and fails them all with it', async () => {
+    let batch: { promise: Promise<void>; fail: (err: Error) => void } | undefined;
+    const store = {
+      release: () => {
+        if (!batch) {
+          let fail!: (err: Error) => void;
+          const promise = new Promise<void>((_resolve, reject) => (fail = reject));
+          batch = { promise, fail };
+        }
+        return batch.promise;
+      },
+    };
+    const watched: Promise<unknown>[] = [];
+    const guard = { isUp: true, call: <T>(fn: () => Promise<T>) => { const p = fn(); watched.push(p); return p; } };
+    const releaser = guardedReleaser(store, guard);
+    const outcomes = [lease('a'), lease('b'), lease('a')].map((l) => Promise.resolve(releaser.releaseInStore(l)).then(() => 'taken', () => 'refused'));
+    expect(watched).toHaveLength(1);
+    batch?.fail(new Error('no answer in time'));
+    expect(await Promise.all(outcomes)).toEqual(['refused', 'refused', 'refused']);
+    batch = undefined;
+    void Promise.resolve(releaser.releaseInStore(lease('c'))).catch(() => undefined);
+    expect(watched).toHaveLength(2); // the next turn's call is watched on its own
   });
 });

@@ -1,4 +1,4 @@
-import type { Lease } from '@lb/balancing';
+import type { Lease, LoadStore, StoreGuard } from '@lb/balancing';
 
 interface PoolLeases {
   /** backend id -> slots this gateway holds now: its lease table as it should be in the store. */
@@ -142,4 +142,25 @@ export class LeaseBook {
     }
     return p;
   }
+}
+
+/**
+ * Releases into a remote store under the guard's deadline. The store sends the releases of one
+ * event-loop turn as one call and hands each of them the same promise, so the guard watches that
+ * promise once per call rather than once per release.
+ */
+export function guardedReleaser(store: Pick<LoadStore, 'release'>, guard: Pick<StoreGuard, 'isUp' | 'call'>): LeaseReleaser {
+  let sent: Promise<void> | undefined;
+  let guarded: Promise<void> | undefined;
+  return {
+    storeUp: () => guard.isUp,
+    releaseInStore: (lease) => {
+      const next = store.release(lease);
+      if (next !== sent || !guarded) {
+        sent = next;
+        guarded = guard.call(() => next);
+      }
+      return guarded;
+    },
+  };
 }
