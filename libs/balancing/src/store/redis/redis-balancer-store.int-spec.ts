@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { backend, describeLoadStoreContract } from '../load-store.contract';
 import { startRedis, type RedisServerHandle } from '../../testing/start-redis';
 import { testRedisUrl } from '../../testing/test-redis';
+import type { Lease } from '../../core/types';
 import { poolKeys } from './keys';
 import { RedisBalancerStore } from './redis-balancer-store';
 
@@ -185,8 +186,10 @@ describe('redis store: Redis commands per proxied request', () => {
       expect(total(pick) + total(release)).toBeLessThanOrEqual(9);
 
       let leases: Awaited<ReturnType<typeof store.reserve>>[] = [];
+      // Reserves of one turn share one call: 10 on one backend cost what one does.
       const picks = await measure(async () => (leases = await Promise.all(Array.from({ length: 10 }, () => store.reserve('p2', 'gw-1')))));
-      expect(total(picks)).toBe(50);
+      expect(picks).toEqual({ evalsha: 1, zrange: 1, hgetall: 1, hincrby: 1, zadd: 1 });
+      expect(leases.every((l) => l?.backendId === 'solo')).toBe(true);
       const batch = await measure(() => Promise.all(leases.map((l) => store.release(l!))));
       expect(batch).toEqual({ evalsha: 1, hgetall: 1, hdel: 1, zadd: 1 });
       expect((await store.get('p2', 'solo'))?.inflight).toBe(0);
@@ -199,5 +202,160 @@ describe('redis store: Redis commands per proxied request', () => {
     } finally {
       await store.close();
     }
+  });
+
+  describe('reserves of one event-loop turn', () => {
+    const opened: { close(): Promise<unknown> }[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((c) => c.close()));
+    });
+    const prefixes = new Map<RedisBalancerStore, string>();
+    const open = (random?: () => number) => {
+      const keyPrefix = `t-${randomUUID()}`;
+      const store = RedisBalancerStore.connect(server.url, { keyPrefix, random });
+      opened.push(store);
+      prefixes.set(store, keyPrefix);
+      return store;
+    };
+    const keysOf = (store: RedisBalancerStore, pool = 'p1') => poolKeys(prefixes.get(store)!, pool);
+    const inTurn = (store: RedisBalancerStore, n: number, pool = 'p1') => Promise.all(Array.from({ length: n }, () => store.reserve(pool, 'gw-1')));
+    const countBy = (leases: (Lease | undefined)[]) => {
+      const counts: Record<string, number> = {};
+      for (const l of leases) counts[l?.backendId ?? '-'] = (counts[l?.backendId ?? '-'] ?? 0) + 1;
+      return counts;
+    };
+
+    it('spreads 10 reserves over 3 equal backends (4/3/3) in one call of EVALSHA + ZRANGE + 3 per backend', async () => {
+      const store = open();
+      for (const id of ['a', 'b', 'c']) await store.register(backend(id), TTL);
+      await Promise.all((await inTurn(store, 3)).map((l) => store.release(l!))); // records cached, script loaded
+      let leases: (Lease | undefined)[] = [];
+      const cost = await measure(async () => (leases = await inTurn(store, 10)));
+      expect(cost).toEqual({ evalsha: 1, zrange: 1, hgetall: 3, hincrby: 3, zadd: 3 });
+      expect(Object.values(countBy(leases)).sort()).toEqual([3, 3, 4]);
+      expect((await store.list('p1')).map((v) => v.inflight).sort()).toEqual([3, 3, 4]);
+      expect(leases[0]).toMatchObject({ pool: 'p1', holder: 'gw-1', url: `http://127.0.0.1:9/${leases[0]!.backendId}` });
+    });
+
+    it('a single reserve in a turn still costs 5 commands', async () => {
+      const store = open();
+      for (const id of ['a', 'b', 'c']) await store.register(backend(id), TTL);
+      await Promise.all((await inTurn(store, 3)).map((l) => store.release(l!)));
+      await store.release((await store.reserve('p1', 'gw-1'))!); // this client's first reserve is an EVAL
+      expect(await measure(() => store.reserve('p1', 'gw-1'))).toEqual({ evalsha: 1, zrange: 1, hincrby: 1, hgetall: 1, zadd: 1 });
+    });
+
+    it('reads more of the head of load when a batch outgrows one window, and spreads as sequential reserves do', async () => {
+      const batched = open();
+      const sequential = open();
+      // 40 backends at 4 levels (reported 0..3, so a window of the head holds 32 of them): 120
+      // reserves bring every one to a load of 3 or 4. A batch that never read past its first
+      // window would leave the last 8 at 3 and push others to 5.
+      for (const store of [batched, sequential]) {
+        for (let i = 0; i < 40; i++) {
+          const id = `b${String(i).padStart(2, '0')}`;
+          await store.register(backend(id), TTL);
+          await store.report('p1', id, i % 4);
+        }
+      }
+      const cost = await measure(() => inTurn(batched, 120));
+      for (let i = 0; i < 120; i++) await sequential.reserve('p1', 'gw-1');
+      expect(cost.zrange).toBeGreaterThan(1);
+      expect((cost.eval ?? 0) + (cost.evalsha ?? 0)).toBe(1); // this client's first call of the script is an EVAL
+      for (const store of [batched, sequential]) {
+        const views = await store.list('p1');
+        expect(views.reduce((sum, v) => sum + v.inflight, 0)).toBe(120);
+        expect(views.filter((v) => v.active < 3 || v.active > 4)).toEqual([]);
+      }
+    });
+
+    it('never gives a reserve with exclusions a backend it excludes, in a turn with plain ones', async () => {
+      for (let round = 0; round < 5; round++) {
+        const store = open();
+        for (const id of ['a', 'b', 'c']) await store.register(backend(id), TTL);
+        await store.report('p1', 'b', 5); // a and c look best, but c is excluded
+        const [excluding, ...plain] = await Promise.all([
+          store.reserve('p1', 'gw-1', { exclude: ['a', 'c'] }),
+          store.reserve('p1', 'gw-1'),
+          store.reserve('p1', 'gw-1', { exclude: ['a'] }),
+          ...Array.from({ length: 6 }, () => store.reserve('p1', 'gw-1')),
+        ]);
+        expect(excluding?.backendId).toBe('b');
+        expect(plain[1]?.backendId).not.toBe('a');
+        expect((await store.list('p1')).reduce((sum, v) => sum + v.inflight, 0)).toBe(9);
+      }
+    });
+
+    it('honours weights inside a batch: a weight-2 backend takes twice the slots of a weight-1 one', async () => {
+      const store = open();
+      await store.register(backend('a', { weight: 2 }), TTL);
+      await store.register(backend('b'), TTL);
+      await store.register(backend('c'), TTL);
+      const counts = countBy(await inTurn(store, 30));
+      // 28 slots bring all three to a load of 7; the last two go to two different ones.
+      expect(counts.a).toBeGreaterThanOrEqual(14);
+      expect(counts.a).toBeLessThanOrEqual(15);
+      for (const id of ['b', 'c']) expect([7, 8]).toContain(counts[id]);
+      expect(counts.a + counts.b + counts.c).toBe(30);
+    });
+
+    it('honours slow start inside a batch, and ends a ramp that is over', async () => {
+      const store = open();
+      const k = keysOf(store);
+      for (const id of ['a', 'b', 'c']) {
+        await store.register(backend(id), TTL);
+        await store.report('p1', id, 20);
+      }
+      await store.register(backend('d'), TTL, { slowStartMs: 60_000 });
+      await store.register(backend('e', { pool: 'p2' }), TTL, { slowStartMs: 20 });
+      await store.register(backend('f', { pool: 'p2' }), TTL);
+      await store.report('p2', 'f', 3);
+      await sleep(50);
+      // d: 0, then 1 and 2 slots at a tenth of its weight (10, 20): 2 or 3 of 20, as sequential picks give.
+      const [p1, p2] = await Promise.all([inTurn(store, 20), inTurn(store, 6, 'p2')]);
+      expect(countBy(p1).d).toBeGreaterThanOrEqual(2);
+      expect(countBy(p1).d).toBeLessThanOrEqual(3);
+      expect(await stats.hexists(k.backend('d'), 's')).toBe(1);
+      // e's ramp is over: full weight (e takes 3, then ties with f, which reported 3), and the ramp ends.
+      expect(countBy(p2).e).toBeGreaterThanOrEqual(3);
+      expect(countBy(p2).e).toBeLessThanOrEqual(4);
+      const p2Keys = keysOf(store, 'p2');
+      expect(await stats.hexists(p2Keys.backend('e'), 's')).toBe(0);
+      expect(await stats.smembers(p2Keys.warming)).toEqual([]);
+      expect(await stats.smembers(k.warming)).toEqual(['d']);
+    });
+
+    it('gives a slot whose backend\u2019s record is gone back, and picks that one once more on its own', async () => {
+      const draws = [0, 0, 0.99, 0.99];
+      const store = open(() => draws.shift() ?? 0);
+      const k = keysOf(store);
+      await store.register(backend('a'), TTL);
+      await store.register(backend('b'), TTL);
+      await stats.hdel(k.backends, 'a'); // as if removed between the pick and the read of the record
+      // Batch: a (draw 0), then b. a's record is gone: its slot goes back and that reserve picks
+      // alone once more: a (0 slots) again, gone again, so it gets nothing.
+      const [first, second] = await inTurn(store, 2);
+      expect(first).toBeUndefined();
+      expect(second?.backendId).toBe('b');
+      expect(await stats.hget(k.backend('a'), 'h:gw-1')).toBeNull();
+      expect(await stats.hget(k.backend('b'), 'h:gw-1')).toBe('1');
+    });
+
+    it('rejects every reserve of a batch when its call fails, and those still waiting when the store closes', async () => {
+      const store = open();
+      await store.register(backend('a'), TTL);
+      const k = keysOf(store);
+      await stats.set(k.load, 'not a sorted set');
+      const failed = await Promise.allSettled(Array.from({ length: 3 }, () => store.reserve('p1', 'gw-1')));
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      await stats.del(k.load);
+      const closing = Promise.allSettled(Array.from({ length: 3 }, () => store.reserve('p1', 'gw-1')));
+      await store.close();
+      expect((await closing).map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'fulfilled'))).toEqual([
+        'LB_STORE_UNAVAILABLE',
+        'LB_STORE_UNAVAILABLE',
+        'LB_STORE_UNAVAILABLE',
+      ]);
+    });
   });
 });

@@ -33,7 +33,8 @@ type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 /**
  * The shared view: every gateway replica picks from the same sorted set. One script call per
  * operation, so a pick is one round trip (two when the picked backend's record changed since this
- * process last read it); the releases of one event-loop turn share one call.
+ * process last read it); the plain reserves of one event-loop turn share one call, and so do the
+ * releases.
  */
 export class RedisBalancerStore implements BalancerStore {
   readonly kind = 'redis' as const;
@@ -51,6 +52,10 @@ export class RedisBalancerStore implements BalancerStore {
     const k = this.keys(pool);
     return this.script('release')(...this.countKeys(k), k.backendPrefix, holder, ...ids);
   });
+  /** Plain least-connections reserves of one event-loop turn, per pool and holder, go as one script call. */
+  private readonly reserves = new ReserveBatcher((pool, holder, waiters) => this.reserveBatch(pool, holder, waiters));
+
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -75,10 +80,15 @@ export class RedisBalancerStore implements BalancerStore {
     return new RedisBalancerStore(redis, options);
   }
 
-  async reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
+  reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
+    const plain = (options.policy ?? 'least-connections') === 'least-connections' && !options.pending && !options.exclude?.length;
+    return plain ? this.reserves.add(pool, holder) : this.reserveAlone(pool, holder, options, 2);
+  }
+
+  /** One pick, one script call. A backend removed between the pick and the read of its record: the slot goes back, and the pick is tried again while `attempts` last. */
+  private async reserveAlone(pool: string, holder: string, options: ReserveOptions, attempts: number): Promise<Lease | undefined> {
     const k = this.keys(pool);
-    // A backend removed between the pick and the read of its record: give the slot back, pick again once.
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const reply = (await this.script('reserve')(
         ...this.countKeys(k), k.turn, k.pendingTokens, k.pendingExpiry, k.backendPrefix, holder,
         options.policy ?? 'least-connections', this.random(), this.random(),
@@ -97,6 +107,41 @@ export class RedisBalancerStore implements BalancerStore {
       return options.pending ? { ...lease, pendingToken: options.pending.tokenId } : lease;
     }
     return undefined;
+  }
+
+  /**
+   * The plain reserves of one turn (see ReserveBatcher): one reserveMany call picks them all, in
+   * order; a batch of one goes as a single reserve (the same 5 commands). Settles every waiter.
+   */
+  private async reserveBatch(pool: string, holder: string, waiters: readonly Waiter<Lease | undefined>[]): Promise<void> {
+    if (waiters.length === 1) {
+      this.reserveAlone(pool, holder, {}, 2).then(waiters[0].resolve, waiters[0].reject);
+      return;
+    }
+    const k = this.keys(pool);
+    const randoms = waiters.map(() => this.random());
+    const [picks, versionPairs] = (await this.script('reserveMany')(...this.countKeys(k), k.backendPrefix, holder, waiters.length, ...randoms)) as [string[], (string | number)[]];
+    const versions = new Map<string, number>();
+    for (let i = 0; i + 1 < versionPairs.length; i += 2) versions.set(String(versionPairs[i]), Number(versionPairs[i + 1]));
+    // Records new to this process: one read per distinct backend, shared by its picks.
+    const reads = new Map<string, Promise<BackendRecord | undefined>>();
+    waiters.forEach((waiter, i) => {
+      const backendId = picks[i];
+      if (backendId === undefined) return waiter.resolve(undefined); // nothing pickable
+      const version = versions.get(backendId) ?? 0;
+      const picked = this.pickedRecords.get(backendId);
+      if (picked?.version === version) return waiter.resolve(this.leaseOn(backendId, picked.record, pool, holder));
+      let read = reads.get(backendId);
+      if (!read) reads.set(backendId, (read = this.readRecord(k, backendId, version)));
+      read
+        .then(async (record) => {
+          if (record) return this.leaseOn(backendId, record, pool, holder);
+          // Removed between the pick and the read: give the slot back, pick once more on its own.
+          await this.release({ pool, backendId, url: '', publicUrl: '', holder });
+          return this.reserveAlone(pool, holder, {}, 1);
+        })
+        .then(waiter.resolve, waiter.reject);
+    });
   }
 
   /** The record of a picked backend at `version` (its first pick, or its record changed), read and parsed once. Undefined when the backend is gone. */
@@ -349,7 +394,15 @@ export class RedisBalancerStore implements BalancerStore {
     return () => this.redis.off('ready', onReady);
   }
 
-  async close(): Promise<void> {
+  /** Idempotent: a second call waits for the first (a second QUIT on a closed ioredis client keeps the process alive ~2 s). */
+  close(): Promise<void> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
+    // A reserve still waiting for the end of this turn would take a slot nobody could release.
+    this.reserves.rejectAll(new BalancingError('LB_STORE_UNAVAILABLE', 'the store is closing'));
     await this.releases.flush(); // the last releases of a draining gateway must reach Redis
     await Promise.all([...this.subscribers].map((s) => s.quit().catch(() => s.disconnect())));
     this.subscribers.clear();
@@ -414,6 +467,60 @@ class ReleaseBatcher {
     this.scheduled = false;
     for (const batch of batches) batch.send();
     return Promise.allSettled(batches.map((b) => b.sent)).then(() => undefined);
+  }
+}
+
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Collects the plain reserves (least-connections, no exclusions, no pending reservation) of the
+ * current event-loop turn, per pool and holder, and hands each group to `send` at setImmediate,
+ * which settles every waiter of it; if `send` fails, every reserve of the group rejects with its error.
+ */
+class ReserveBatcher {
+  private batches = new Map<string, { pool: string; holder: string; waiters: Waiter<Lease | undefined>[] }>();
+  private scheduled = false;
+
+  constructor(private readonly send: (pool: string, holder: string, waiters: readonly Waiter<Lease | undefined>[]) => Promise<void>) {}
+
+  add(pool: string, holder: string): Promise<Lease | undefined> {
+    const key = `${pool}\u0000${holder}`;
+    let batch = this.batches.get(key);
+    if (!batch) {
+      batch = { pool, holder, waiters: [] };
+      this.batches.set(key, batch);
+    }
+    const waiters = batch.waiters;
+    const reserved = new Promise<Lease | undefined>((resolve, reject) => waiters.push({ resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return reserved;
+  }
+
+  /** Rejects what is collected (the store is closing). */
+  rejectAll(err: unknown): void {
+    for (const batch of this.take()) for (const w of batch.waiters) w.reject(err);
+  }
+
+  private flush(): void {
+    for (const { pool, holder, waiters } of this.take()) {
+      // A waiter settled already ignores the rejection.
+      this.send(pool, holder, waiters).catch((err: unknown) => {
+        for (const w of waiters) w.reject(err);
+      });
+    }
+  }
+
+  private take(): { pool: string; holder: string; waiters: Waiter<Lease | undefined>[] }[] {
+    const batches = [...this.batches.values()];
+    this.batches = new Map();
+    this.scheduled = false;
+    return batches;
   }
 }
 

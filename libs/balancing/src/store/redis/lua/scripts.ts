@@ -58,8 +58,9 @@ local function tally(flat)
   end
   return b
 end
--- Writes the score of b (a tally of id's hash, as it is now) into load; ends a finished ramp.
-local function rescore(id, b)
+-- The score of b (a tally of id's hash, as it is now) in load, nil when it has no weight; ends a
+-- finished ramp. The clock is read once per script, so the factor holds for the whole script.
+local function scoreOf(id, b)
   local factor = 1
   if b.s then
     local since, untilMs = string.match(b.s, '^(%d+),(%d+)$')
@@ -73,9 +74,13 @@ local function rescore(id, b)
       factor = math.max(MIN_FRACTION, (t - since) / (untilMs - since))
     end
   end
-  if not b.w or b.w <= 0 then return end
-  local score = (math.max(b.inflight, b.r) + b.p) / b.w / factor
-  redis.call('ZADD', KEYS[1], 'XX', string.format('%.17g', score), id)
+  if not b.w or b.w <= 0 then return nil end
+  return (math.max(b.inflight, b.r) + b.p) / b.w / factor
+end
+-- Writes the score of b (a tally of id's hash, as it is now) into load; ends a finished ramp.
+local function rescore(id, b)
+  local score = scoreOf(id, b)
+  if score then redis.call('ZADD', KEYS[1], 'XX', string.format('%.17g', score), id) end
 end
 -- Only an active, healthy backend is in load (pickable); one that comes back keeps its counts.
 local function place(id, pickable)
@@ -183,6 +188,80 @@ end
 local b = tally(redis.call('HGETALL', key))
 rescore(chosen, b)
 return {chosen, b.v or 0}
+`,
+};
+
+/**
+ * KEYS: COUNT_KEYS
+ * ARGV: backend key prefix, holder, n, then n random numbers in [0, 1) (one per pick's tie-break)
+ * n least-connections leases for one holder, picked in order, each seeing the ones before it, so
+ * each is the least-loaded backend at its moment (the script is atomic across gateways): the
+ * reserves of one event-loop turn that can share a call (no exclusions, no pending reservation).
+ * Reads the head of `load` a window at a time into a table id -> score and picks from the table:
+ * members not read yet score at least the last score read, so another window is read only while
+ * the best of the table could tie with one of them or lose to it (as reserve, ties are all
+ * gathered). `load` is written only at the end, so the windows stay in place. A backend's hash is
+ * read the first time it is picked; its score then follows each slot locally (the same formula as
+ * rescore). At the end, per distinct backend picked: HINCRBY h:<holder> by its slots, ZADD XX.
+ * Returns {ids picked, in order (empty when load is), {id, record version, ...} per distinct id}.
+ * Cost: ZRANGE (one per window read) + HGETALL, HINCRBY, ZADD per distinct backend picked.
+ */
+export const reserveMany: ScriptDefinition = {
+  numberOfKeys: 2,
+  lua: `${BACKEND}
+local holder, n = ARGV[2], tonumber(ARGV[3])
+local WINDOW = 32
+local ids, score = {}, {}
+local offset, covered, edge = 0, false, nil
+local function readWindow()
+  local rows = redis.call('ZRANGE', KEYS[1], offset, offset + WINDOW - 1, 'WITHSCORES')
+  covered = #rows < 2 * WINDOW
+  offset = offset + WINDOW
+  for i = 1, #rows, 2 do
+    ids[#ids + 1] = rows[i]
+    score[rows[i]] = tonumber(rows[i + 1])
+  end
+  if #rows > 0 then edge = tonumber(rows[#rows]) end
+end
+readWindow()
+local picks, order, slots, tallies = {}, {}, {}, {}
+if #ids > 0 then
+  for j = 1, n do
+    local best, bestScore
+    repeat
+      best, bestScore = {}, nil
+      for _, id in ipairs(ids) do
+        local s = score[id]
+        if bestScore == nil or s < bestScore then best, bestScore = {id}, s
+        elseif s == bestScore then best[#best + 1] = id end
+      end
+      local more = not covered and bestScore >= edge
+      if more then readWindow() end
+    until not more
+    local id = best[math.min(#best, math.floor(tonumber(ARGV[3 + j]) * #best) + 1)]
+    picks[j] = id
+    local b = tallies[id]
+    if not b then
+      b = tally(redis.call('HGETALL', bkey(id)))
+      tallies[id] = b
+      order[#order + 1] = id
+      slots[id] = 0
+    end
+    slots[id] = slots[id] + 1
+    b.inflight = b.inflight + 1
+    score[id] = scoreOf(id, b) or score[id]
+  end
+end
+local versions = {}
+for _, id in ipairs(order) do
+  local b = tallies[id]
+  redis.call('HINCRBY', bkey(id), 'h:' .. holder, slots[id])
+  -- Without a weight its score stays (as rescore leaves it).
+  if b.w and b.w > 0 then redis.call('ZADD', KEYS[1], 'XX', string.format('%.17g', score[id]), id) end
+  versions[#versions + 1] = id
+  versions[#versions + 1] = b.v or 0
+end
+return {picks, versions}
 `,
 };
 
@@ -615,6 +694,7 @@ return #lapsed
 
 export const SCRIPTS = {
   reserve,
+  reserveMany,
   release,
   report,
   register,
