@@ -145,9 +145,9 @@ export class LeaseBook {
 }
 
 /**
- * Releases into a remote store under the guard's deadline. The store sends the releases of one
- * event-loop turn as one call and hands each of them the same promise, so the guard watches that
- * promise once per call rather than once per release.
+ * Releases into a remote store under the guard's deadline. The store sends the releases it
+ * collects together in one call (riding on the next pick's, or alone) and hands each of them the
+ * same promise, so the guard watches that promise once per call rather than once per release.
  */
 export function guardedReleaser(store: Pick<LoadStore, 'release'>, guard: Pick<StoreGuard, 'isUp' | 'call'>): LeaseReleaser {
   let sent: Promise<void> | undefined;

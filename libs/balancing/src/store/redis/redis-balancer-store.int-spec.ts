@@ -168,7 +168,22 @@ describe('redis store: Redis commands per proxied request', () => {
   };
   const total = (delta: Record<string, number>) => Object.values(delta).reduce((a, b) => a + b, 0);
 
-  it('a proxied request costs at most 9 Redis commands (5 for the pick, 4 for the release) and a batch of releases of one backend costs 4', async () => {
+  const opened: { close(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((c) => c.close()));
+  });
+  const prefixes = new Map<RedisBalancerStore, string>();
+  const open = (random?: () => number) => {
+    const keyPrefix = `t-${randomUUID()}`;
+    const store = RedisBalancerStore.connect(server.url, { keyPrefix, random });
+    opened.push(store);
+    prefixes.set(store, keyPrefix);
+    return store;
+  };
+  const keysOf = (store: RedisBalancerStore, pool = 'p1') => poolKeys(prefixes.get(store)!, pool);
+  const inTurn = (store: RedisBalancerStore, n: number, pool = 'p1') => Promise.all(Array.from({ length: n }, () => store.reserve(pool, 'gw-1')));
+
+  it('a lone proxied request (no pick follows its release) costs 9 Redis commands (5 for the pick, 4 for the release) and a batch of releases of one backend costs 4', async () => {
     const store = RedisBalancerStore.connect(server.url, { keyPrefix: `t-${randomUUID()}` });
     try {
       for (const id of ['a', 'b', 'c']) await store.register(backend(id), TTL);
@@ -205,20 +220,6 @@ describe('redis store: Redis commands per proxied request', () => {
   });
 
   describe('reserves of one event-loop turn', () => {
-    const opened: { close(): Promise<unknown> }[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((c) => c.close()));
-    });
-    const prefixes = new Map<RedisBalancerStore, string>();
-    const open = (random?: () => number) => {
-      const keyPrefix = `t-${randomUUID()}`;
-      const store = RedisBalancerStore.connect(server.url, { keyPrefix, random });
-      opened.push(store);
-      prefixes.set(store, keyPrefix);
-      return store;
-    };
-    const keysOf = (store: RedisBalancerStore, pool = 'p1') => poolKeys(prefixes.get(store)!, pool);
-    const inTurn = (store: RedisBalancerStore, n: number, pool = 'p1') => Promise.all(Array.from({ length: n }, () => store.reserve(pool, 'gw-1')));
     const countBy = (leases: (Lease | undefined)[]) => {
       const counts: Record<string, number> = {};
       for (const l of leases) counts[l?.backendId ?? '-'] = (counts[l?.backendId ?? '-'] ?? 0) + 1;
@@ -356,6 +357,200 @@ describe('redis store: Redis commands per proxied request', () => {
         'LB_STORE_UNAVAILABLE',
         'LB_STORE_UNAVAILABLE',
       ]);
+    });
+  });
+
+  describe('releases ride on the next pick of the same pool and holder', () => {
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    /** Loads every script this client uses, so that each call after it is one EVALSHA. */
+    const warmUp = async (store: RedisBalancerStore, pool = 'p1') => {
+      const leases = await inTurn(store, 2, pool); // reserveMany
+      await Promise.all(leases.map((l) => store.release(l!))); // release, on its own
+      const lease = await store.reserve(pool, 'gw-1'); // reserve
+      void store.release(lease!);
+      await nextTurn();
+      await store.release((await store.reserve(pool, 'gw-1'))!); // reserveMany carrying a release
+    };
+    const holderCounts = async (store: RedisBalancerStore, ids: readonly string[], pool = 'p1') => {
+      const k = keysOf(store, pool);
+      return Promise.all(ids.map(async (id) => Number((await stats.hget(k.backend(id), 'h:gw-1')) ?? 0)));
+    };
+
+    it('a pick carries the release queued before it: reserve, release, reserve cost 5 + 4 commands', async () => {
+      const store = open();
+      await store.register(backend('solo'), TTL);
+      await warmUp(store);
+      let released: Promise<void> | undefined;
+      let second: Lease | undefined;
+      const cost = await measure(async () => {
+        const first = await store.reserve('p1', 'gw-1');
+        released = store.release(first!);
+        await nextTurn();
+        second = await store.reserve('p1', 'gw-1');
+        await released;
+      });
+      // The second call: EVALSHA + ZRANGE + HGETALL + ZADD (the slot released and the slot taken cancel out: no write).
+      expect(cost).toEqual({ evalsha: 2, zrange: 2, hincrby: 1, hgetall: 2, zadd: 2 });
+      expect(total(cost)).toBeLessThanOrEqual(5 + 4);
+      expect(second?.backendId).toBe('solo');
+      expect(await holderCounts(store, ['solo'])).toEqual([1]);
+      await store.release(second!);
+      expect(await holderCounts(store, ['solo'])).toEqual([0]);
+    });
+
+    it('costs at most 8 commands per proxied request in a steady sequence over several backends', async () => {
+      const store = open();
+      for (const id of ['a', 'b', 'c']) await store.register(backend(id), TTL);
+      await warmUp(store);
+      const requests = 30;
+      const cost = await measure(async () => {
+        let released: Promise<void> = Promise.resolve();
+        for (let i = 0; i < requests; i++) {
+          const lease = await store.reserve('p1', 'gw-1');
+          released = store.release(lease!); // the response ended; the next request comes a turn later
+          await nextTurn();
+        }
+        await released; // the last one goes on its own
+      });
+      // Each call after the first carries the previous release: EVALSHA + ZRANGE + 3 per backend touched (at most 2).
+      expect(cost.evalsha).toBe(requests + 1);
+      expect(total(cost)).toBeLessThanOrEqual(5 + 8 * (requests - 1) + 4);
+      expect(await holderCounts(store, ['a', 'b', 'c'])).toEqual([0, 0, 0]);
+    });
+
+    it('a release with no pick after it reaches Redis on its own', async () => {
+      const store = open();
+      await store.register(backend('a'), TTL);
+      const lease = await store.reserve('p1', 'gw-1');
+      const released = store.release(lease!);
+      let count = 1;
+      for (let tries = 0; tries < 200 && count !== 0; tries++) {
+        await sleep(5);
+        [count] = await holderCounts(store, ['a']);
+      }
+      expect(count).toBe(0);
+      await expect(released).resolves.toBeUndefined();
+      expect(Number(await stats.zscore(keysOf(store).load, 'a'))).toBe(0);
+    });
+
+    it('ends every count at exactly 0 after reserves and releases interleaved randomly across turns', async () => {
+      let seed = 7;
+      const draw = () => {
+        // mulberry32: the same sequence on every run
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      const store = open(draw);
+      const ids = ['a', 'b', 'c'];
+      for (const id of ids) await store.register(backend(id), TTL);
+      const held: Lease[] = [];
+      const picking: Promise<unknown>[] = [];
+      const releases: Promise<void>[] = [];
+      for (let reserved = 0; reserved < 200; ) {
+        for (let n = Math.floor(draw() * 4); n > 0 && reserved < 200; n--, reserved++) {
+          picking.push(store.reserve('p1', 'gw-1').then((lease) => held.push(lease!)));
+        }
+        for (let n = Math.floor(draw() * 4); n > 0 && held.length > 0; n--) {
+          releases.push(store.release(held.splice(Math.floor(draw() * held.length), 1)[0]));
+        }
+        const gap = draw();
+        await (gap < 0.4 ? Promise.all(picking) : gap < 0.8 ? nextTurn() : sleep(Math.floor(draw() * 4)));
+      }
+      await Promise.all(picking);
+      while (held.length > 0) {
+        releases.push(store.release(held.pop()!));
+        if (draw() < 0.3) await nextTurn();
+      }
+      await Promise.all(releases);
+      expect(await holderCounts(store, ids)).toEqual([0, 0, 0]);
+      expect((await store.list('p1')).map((v) => v.inflight)).toEqual([0, 0, 0]);
+      const load = keysOf(store).load;
+      expect(await Promise.all(ids.map(async (id) => Number(await stats.zscore(load, id))))).toEqual([0, 0, 0]);
+    });
+
+    it('sends a queued release before reconcile() replaces the lease table, so it is not counted off twice', async () => {
+      const store = open(() => 0);
+      for (const id of ['a', 'b']) await store.register(backend(id), TTL);
+      const leases = (await inTurn(store, 4)) as Lease[]; // a: 2, b: 2
+      const first = leases.findIndex((l) => l.backendId === 'a');
+      // As the gateway's lease book does: the release is counted off the local table at once, so
+      // the snapshot reconcile writes no longer holds it; a plain reserve waits for the end of the turn.
+      const released = store.release(leases[first]);
+      const pending = store.reserve('p1', 'gw-1');
+      await store.reconcile('p1', 'gw-1', new Map([['a', 1], ['b', 2]]), TTL);
+      await released;
+      const picked = await pending;
+      const expected = { a: 1, b: 2 };
+      expected[picked!.backendId as 'a' | 'b'] += 1;
+      expect(await holderCounts(store, ['a', 'b'])).toEqual([expected.a, expected.b]);
+      await Promise.all([...leases.filter((_, i) => i !== first), picked!].map((l) => store.release(l)));
+      expect(await holderCounts(store, ['a', 'b'])).toEqual([0, 0]);
+    });
+
+    it('counts a drained backend\u2019s release off in a pick of another one and leaves it out of load', async () => {
+      const store = open();
+      for (const id of ['a', 'b']) await store.register(backend(id), TTL);
+      await warmUp(store);
+      await store.report('p1', 'b', 1);
+      const lease = await store.reserve('p1', 'gw-1');
+      expect(lease?.backendId).toBe('a');
+      await store.setState('p1', 'a', 'draining');
+      let released: Promise<void> | undefined;
+      let next: Lease | undefined;
+      const cost = await measure(async () => {
+        released = store.release(lease!);
+        await nextTurn();
+        next = await store.reserve('p1', 'gw-1');
+        await released;
+      });
+      expect(next?.backendId).toBe('b');
+      expect(cost).toEqual({ evalsha: 1, zrange: 1, hgetall: 2, hdel: 1, hincrby: 1, zadd: 1 });
+      expect(await holderCounts(store, ['a', 'b'])).toEqual([0, 1]);
+      expect(await stats.zscore(keysOf(store).load, 'a')).toBeNull();
+    });
+
+    it('lets a release move a backend beyond the head of load to the front of the picks', async () => {
+      const store = open();
+      // 40 backends at 2; x holds 5 of this gateway's slots, so it is beyond the first window of 32.
+      for (let i = 0; i < 39; i++) {
+        const id = `b${String(i).padStart(2, '0')}`;
+        await store.register(backend(id), TTL);
+        await store.report('p1', id, 2);
+      }
+      await store.register(backend('x'), TTL);
+      await store.reconcile('p1', 'gw-1', new Map([['x', 5]]), TTL);
+      const leaseOnX: Lease = { pool: 'p1', backendId: 'x', url: '', publicUrl: '', holder: 'gw-1' };
+      let next: Lease | undefined;
+      const cost = await measure(async () => {
+        const released = Promise.all(Array.from({ length: 4 }, () => store.release(leaseOnX))); // x: 1
+        await nextTurn();
+        next = await store.reserve('p1', 'gw-1');
+        await released;
+      });
+      expect(next?.backendId).toBe('x');
+      expect(cost.zmscore).toBe(1);
+      expect(await holderCounts(store, ['x'])).toEqual([2]);
+      expect(Number(await stats.zscore(keysOf(store).load, 'x'))).toBe(2);
+    });
+
+    it('rejects the releases a failed call carried, with the reserves of that call', async () => {
+      const store = open();
+      await store.register(backend('a'), TTL);
+      const lease = await store.reserve('p1', 'gw-1');
+      const k = keysOf(store);
+      await stats.rename(k.load, `${k.load}:aside`);
+      await stats.set(k.load, 'not a sorted set');
+      const released = store.release(lease!);
+      await nextTurn();
+      const [reserve, release] = await Promise.allSettled([store.reserve('p1', 'gw-1'), released]);
+      expect([reserve.status, release.status]).toEqual(['rejected', 'rejected']);
+      expect((release as PromiseRejectedResult).reason).toBe((reserve as PromiseRejectedResult).reason);
+      expect(await holderCounts(store, ['a'])).toEqual([1]); // nothing was counted off: the gateway reconciles
+      await stats.rename(`${k.load}:aside`, k.load);
+      await store.release(lease!);
+      expect(await holderCounts(store, ['a'])).toEqual([0]);
     });
   });
 });

@@ -28,13 +28,20 @@ export interface RedisStoreOptions {
 /** Bound on the record cache (backends ever picked by this process; cleared when full). */
 const MAX_CACHED_RECORDS = 4096;
 
+/**
+ * How long queued releases wait for a pick of the same pool and holder to ride on before they go
+ * on their own. They are off the response path either way; the price is that the shared count of
+ * a finished request may stay up for at most this much longer (other picks see it a little late).
+ */
+export const RELEASE_LINGER_MS = 2;
+
 type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 
 /**
  * The shared view: every gateway replica picks from the same sorted set. One script call per
  * operation, so a pick is one round trip (two when the picked backend's record changed since this
- * process last read it); the plain reserves of one event-loop turn share one call, and so do the
- * releases.
+ * process last read it); the plain reserves of one event-loop turn share one call, and the
+ * releases queued before it ride on that call (see TurnBatcher).
  */
 export class RedisBalancerStore implements BalancerStore {
   readonly kind = 'redis' as const;
@@ -47,13 +54,14 @@ export class RedisBalancerStore implements BalancerStore {
   private readonly pickedRecords = new Map<string, { version: number; record: BackendRecord; lease: Lease | undefined }>();
   /** Pool and holder -> the ids its last reconcile named (the next one clears them if need be). */
   private readonly reconciledIds = new Map<string, string[]>();
-  /** Releases of one event-loop turn, per pool and holder, go to Redis as one script call. */
-  private readonly releases = new ReleaseBatcher((pool, holder, ids) => {
-    const k = this.keys(pool);
-    return this.script('release')(...this.countKeys(k), k.backendPrefix, holder, ...ids);
-  });
-  /** Plain least-connections reserves of one event-loop turn, per pool and holder, go as one script call. */
-  private readonly reserves = new ReserveBatcher((pool, holder, waiters) => this.reserveBatch(pool, holder, waiters));
+  /** Plain reserves of one event-loop turn and the releases queued before them, per pool and holder: one script call. */
+  private readonly batcher = new TurnBatcher(
+    (pool, holder, waiters, releaseIds) => this.reserveBatch(pool, holder, waiters, releaseIds),
+    (pool, holder, ids) => {
+      const k = this.keys(pool);
+      return this.script('release')(...this.countKeys(k), k.backendPrefix, holder, ...ids);
+    },
+  );
 
   private closed: Promise<void> | undefined;
 
@@ -82,7 +90,7 @@ export class RedisBalancerStore implements BalancerStore {
 
   reserve(pool: string, holder: string, options: ReserveOptions = {}): Promise<Lease | undefined> {
     const plain = (options.policy ?? 'least-connections') === 'least-connections' && !options.pending && !options.exclude?.length;
-    return plain ? this.reserves.add(pool, holder) : this.reserveAlone(pool, holder, options, 2);
+    return plain ? this.batcher.reserve(pool, holder) : this.reserveAlone(pool, holder, options, 2);
   }
 
   /** One pick, one script call. A backend removed between the pick and the read of its record: the slot goes back, and the pick is tried again while `attempts` last. */
@@ -110,17 +118,21 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   /**
-   * The plain reserves of one turn (see ReserveBatcher): one reserveMany call picks them all, in
-   * order; a batch of one goes as a single reserve (the same 5 commands). Settles every waiter.
+   * The plain reserves of one turn and the releases riding on them (see TurnBatcher): one
+   * reserveMany call counts the releases off, then picks every reserve, in order; a lone reserve
+   * with nothing to carry goes as a single reserve (the same 5 commands). Settles every waiter;
+   * resolves once the call succeeded (so the releases are counted off), before any record is read.
    */
-  private async reserveBatch(pool: string, holder: string, waiters: readonly Waiter<Lease | undefined>[]): Promise<void> {
-    if (waiters.length === 1) {
+  private async reserveBatch(pool: string, holder: string, waiters: readonly Waiter<Lease | undefined>[], releaseIds: readonly string[]): Promise<void> {
+    if (waiters.length === 1 && releaseIds.length === 0) {
       this.reserveAlone(pool, holder, {}, 2).then(waiters[0].resolve, waiters[0].reject);
       return;
     }
     const k = this.keys(pool);
     const randoms = waiters.map(() => this.random());
-    const [picks, versionPairs] = (await this.script('reserveMany')(...this.countKeys(k), k.backendPrefix, holder, waiters.length, ...randoms)) as [string[], (string | number)[]];
+    const [picks, versionPairs] = (await this.script('reserveMany')(
+      ...this.countKeys(k), k.backendPrefix, holder, waiters.length, ...randoms, ...releaseIds,
+    )) as [string[], (string | number)[]];
     const versions = new Map<string, number>();
     for (let i = 0; i + 1 < versionPairs.length; i += 2) versions.set(String(versionPairs[i]), Number(versionPairs[i + 1]));
     // Records new to this process: one read per distinct backend, shared by its picks.
@@ -169,7 +181,7 @@ export class RedisBalancerStore implements BalancerStore {
     if (lease.pendingToken) {
       return this.script('settlePending')(...this.countKeys(k), k.pendingTokens, k.pendingExpiry, k.backendPrefix, lease.pendingToken, '', 'cancel', 0).then(() => undefined);
     }
-    return this.releases.add(lease);
+    return this.batcher.release(lease);
   }
 
   async claim(pool: string, backendId: string, tokenId: string, active: number): Promise<boolean> {
@@ -187,9 +199,9 @@ export class RedisBalancerStore implements BalancerStore {
   }
 
   async reconcile(pool: string, holder: string, held: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
-    // Releases still waiting for the end of this turn were counted off `held` already: they must
-    // reach Redis before the table they are part of is replaced, or they would count off twice.
-    const flushed = this.releases.flush();
+    // Releases still waiting for a pick were counted off `held` already: they must reach Redis
+    // before the table they are part of is replaced, or they would count off twice.
+    const flushed = this.batcher.flushReleases();
     const k = this.keys(pool);
     const pairs: (string | number)[] = [];
     const ids: string[] = [];
@@ -402,8 +414,8 @@ export class RedisBalancerStore implements BalancerStore {
 
   private async shutDown(): Promise<void> {
     // A reserve still waiting for the end of this turn would take a slot nobody could release.
-    this.reserves.rejectAll(new BalancingError('LB_STORE_UNAVAILABLE', 'the store is closing'));
-    await this.releases.flush(); // the last releases of a draining gateway must reach Redis
+    this.batcher.rejectReserves(new BalancingError('LB_STORE_UNAVAILABLE', 'the store is closing'));
+    await this.batcher.flushReleases(); // the last releases of a draining gateway must reach Redis
     await Promise.all([...this.subscribers].map((s) => s.quit().catch(() => s.disconnect())));
     this.subscribers.clear();
     await this.redis.quit().catch(() => this.redis.disconnect());
@@ -432,95 +444,132 @@ export class RedisBalancerStore implements BalancerStore {
   }
 }
 
-/** Collects releases until the end of the current event-loop turn, then sends one call per pool and holder. */
-class ReleaseBatcher {
-  private batches = new Map<string, { pool: string; holder: string; ids: string[]; sent: Promise<void>; send: () => void }>();
-  private scheduled = false;
-
-  constructor(private readonly send: (pool: string, holder: string, ids: string[]) => Promise<unknown>) {}
-
-  /** Settles when the batch this release joined has reached Redis (one promise per batch, shared). */
-  add(lease: Lease): Promise<void> {
-    const key = `${lease.pool}\u0000${lease.holder}`;
-    let batch = this.batches.get(key);
-    if (!batch) {
-      const ids: string[] = [];
-      let send!: () => void;
-      const sent = new Promise<void>((resolve, reject) => {
-        send = () => this.send(lease.pool, lease.holder, ids).then(() => resolve(), reject);
-      });
-      batch = { pool: lease.pool, holder: lease.holder, ids, sent, send };
-      this.batches.set(key, batch);
-    }
-    batch.ids.push(lease.backendId);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush().catch(() => undefined));
-    }
-    return batch.sent;
-  }
-
-  /** Sends what is collected now; resolves when every call has settled (close() waits for it). */
-  flush(): Promise<void> {
-    const batches = [...this.batches.values()];
-    this.batches = new Map();
-    this.scheduled = false;
-    for (const batch of batches) batch.send();
-    return Promise.allSettled(batches.map((b) => b.sent)).then(() => undefined);
-  }
-}
-
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
   readonly reject: (err: unknown) => void;
 }
 
+/** What one pool and holder has queued: plain reserves of this turn, releases not sent yet. */
+interface Queue {
+  readonly pool: string;
+  readonly holder: string;
+  reserves: Waiter<Lease | undefined>[];
+  /** One id per slot; every release queued shares `released`, which settles with the call that carries them. */
+  releaseIds: string[];
+  released: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  linger: ReturnType<typeof setTimeout> | undefined;
+}
+
 /**
- * Collects the plain reserves (least-connections, no exclusions, no pending reservation) of the
- * current event-loop turn, per pool and holder, and hands each group to `send` at setImmediate,
- * which settles every waiter of it; if `send` fails, every reserve of the group rejects with its error.
+ * Per pool and holder, the plain reserves (least-connections, no exclusions, no pending
+ * reservation) of the current event-loop turn, and the releases not sent yet.
+ * - Reserves go at setImmediate, as one `sendReserves` call, which settles each of them; the
+ *   releases queued by then ride on that same call.
+ * - Releases wait for such a call up to RELEASE_LINGER_MS (an unref'd timer: it never keeps the
+ *   process alive), then go on their own with `sendReleases`. A release never delays a response;
+ *   the shared count of a finished request may stay up for at most RELEASE_LINGER_MS longer.
+ * The releases of a queue share one promise: it resolves when the call that carried them
+ * succeeded and rejects with its error when it failed (then the reserves it carried reject too).
  */
-class ReserveBatcher {
-  private batches = new Map<string, { pool: string; holder: string; waiters: Waiter<Lease | undefined>[] }>();
+class TurnBatcher {
+  private readonly queues = new Map<string, Queue>();
   private scheduled = false;
 
-  constructor(private readonly send: (pool: string, holder: string, waiters: readonly Waiter<Lease | undefined>[]) => Promise<void>) {}
+  constructor(
+    private readonly sendReserves: (pool: string, holder: string, waiters: readonly Waiter<Lease | undefined>[], releaseIds: readonly string[]) => Promise<void>,
+    private readonly sendReleases: (pool: string, holder: string, ids: readonly string[]) => Promise<unknown>,
+  ) {}
 
-  add(pool: string, holder: string): Promise<Lease | undefined> {
-    const key = `${pool}\u0000${holder}`;
-    let batch = this.batches.get(key);
-    if (!batch) {
-      batch = { pool, holder, waiters: [] };
-      this.batches.set(key, batch);
-    }
-    const waiters = batch.waiters;
-    const reserved = new Promise<Lease | undefined>((resolve, reject) => waiters.push({ resolve, reject }));
+  reserve(pool: string, holder: string): Promise<Lease | undefined> {
+    const queue = this.queueOf(pool, holder);
+    const reserved = new Promise<Lease | undefined>((resolve, reject) => queue.reserves.push({ resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => this.endTurn());
     }
     return reserved;
   }
 
-  /** Rejects what is collected (the store is closing). */
-  rejectAll(err: unknown): void {
-    for (const batch of this.take()) for (const w of batch.waiters) w.reject(err);
+  release(lease: Lease): Promise<void> {
+    const queue = this.queueOf(lease.pool, lease.holder);
+    queue.releaseIds.push(lease.backendId);
+    if (!queue.released) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      queue.released = { promise, resolve, reject };
+      queue.linger = setTimeout(() => void this.sendQueuedReleases(queue), RELEASE_LINGER_MS);
+      queue.linger.unref();
+    }
+    return queue.released.promise;
   }
 
-  private flush(): void {
-    for (const { pool, holder, waiters } of this.take()) {
-      // A waiter settled already ignores the rejection.
-      this.send(pool, holder, waiters).catch((err: unknown) => {
-        for (const w of waiters) w.reject(err);
-      });
+  /** Sends every queued release now, on its own (reconcile, close); resolves when each call settled. */
+  flushReleases(): Promise<void> {
+    return Promise.allSettled([...this.queues.values()].map((q) => this.sendQueuedReleases(q))).then(() => undefined);
+  }
+
+  /** Rejects the reserves still waiting for the end of the turn (the store is closing). */
+  rejectReserves(err: unknown): void {
+    for (const queue of this.queues.values()) {
+      for (const w of this.takeReserves(queue)) w.reject(err);
     }
   }
 
-  private take(): { pool: string; holder: string; waiters: Waiter<Lease | undefined>[] }[] {
-    const batches = [...this.batches.values()];
-    this.batches = new Map();
+  private endTurn(): void {
     this.scheduled = false;
-    return batches;
+    for (const queue of [...this.queues.values()]) {
+      const waiters = this.takeReserves(queue);
+      if (waiters.length === 0) continue;
+      const { ids, released } = this.takeReleases(queue);
+      // A waiter settled already ignores the rejection.
+      this.sendReserves(queue.pool, queue.holder, waiters, ids).then(
+        () => released?.resolve(),
+        (err: unknown) => {
+          for (const w of waiters) w.reject(err);
+          released?.reject(err);
+        },
+      );
+    }
+  }
+
+  private sendQueuedReleases(queue: Queue): Promise<void> {
+    const { ids, released } = this.takeReleases(queue);
+    if (!released) return Promise.resolve();
+    this.sendReleases(queue.pool, queue.holder, ids).then(() => released.resolve(), released.reject);
+    return released.promise;
+  }
+
+  private queueOf(pool: string, holder: string): Queue {
+    const key = `${pool}\u0000${holder}`;
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = { pool, holder, reserves: [], releaseIds: [], released: undefined, linger: undefined };
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  private takeReserves(queue: Queue): Waiter<Lease | undefined>[] {
+    const waiters = queue.reserves;
+    queue.reserves = [];
+    this.dropIfEmpty(queue);
+    return waiters;
+  }
+
+  private takeReleases(queue: Queue): { ids: string[]; released: Queue['released'] } {
+    const taken = { ids: queue.releaseIds, released: queue.released };
+    clearTimeout(queue.linger);
+    queue.releaseIds = [];
+    queue.released = undefined;
+    queue.linger = undefined;
+    this.dropIfEmpty(queue);
+    return taken;
+  }
+
+  private dropIfEmpty(queue: Queue): void {
+    const key = `${queue.pool}\u0000${queue.holder}`;
+    if (queue.reserves.length === 0 && queue.releaseIds.length === 0 && this.queues.get(key) === queue) this.queues.delete(key);
   }
 }
 

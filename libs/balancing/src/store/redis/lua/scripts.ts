@@ -37,6 +37,19 @@ end
 `;
 
 const BACKEND = `${CLOCK}
+-- Ids in ARGV from \`from\` on (an id may repeat: one per slot), in first-seen order, with their counts.
+local function slotsFrom(from)
+  local order, count = {}, {}
+  for i = from, #ARGV do
+    local id = ARGV[i]
+    if not count[id] then
+      order[#order + 1] = id
+      count[id] = 0
+    end
+    count[id] = count[id] + 1
+  end
+  return order, count
+end
 local MIN_FRACTION = ${SLOW_START_MIN_FRACTION}
 -- Undeclared key, same {pool} hash slot as KEYS (Redis Cluster is not supported today; the shared slot keeps the door open).
 local function bkey(id) return ARGV[1] .. id end
@@ -193,23 +206,33 @@ return {chosen, b.v or 0}
 
 /**
  * KEYS: COUNT_KEYS
- * ARGV: backend key prefix, holder, n, then n random numbers in [0, 1) (one per pick's tie-break)
- * n least-connections leases for one holder, picked in order, each seeing the ones before it, so
- * each is the least-loaded backend at its moment (the script is atomic across gateways): the
- * reserves of one event-loop turn that can share a call (no exclusions, no pending reservation).
+ * ARGV: backend key prefix, holder, n (at least 1), then n random numbers in [0, 1) (one per pick's
+ *       tie-break), then ids to release (one per slot; an id may repeat; none is fine)
+ * First counts off the holder's releases that rode along (by the rules of `release`: only what
+ * the holder still holds, nothing negative, nothing written to a removed backend's hash), then
+ * makes n least-connections leases for the holder, picked in order, each seeing the releases and
+ * the picks before it, so each is the least-loaded backend at its moment (the script is atomic
+ * across gateways): the reserves of one event-loop turn that can share a call (no exclusions, no
+ * pending reservation), with the releases waiting for them.
  * Reads the head of `load` a window at a time into a table id -> score and picks from the table:
  * members not read yet score at least the last score read, so another window is read only while
  * the best of the table could tie with one of them or lose to it (as reserve, ties are all
- * gathered). `load` is written only at the end, so the windows stay in place. A backend's hash is
- * read the first time it is picked; its score then follows each slot locally (the same formula as
- * rescore). At the end, per distinct backend picked: HINCRBY h:<holder> by its slots, ZADD XX.
- * Returns {ids picked, in order (empty when load is), {id, record version, ...} per distinct id}.
- * Cost: ZRANGE (one per window read) + HGETALL, HINCRBY, ZADD per distinct backend picked.
+ * gathered). A release can move a backend beyond the head below that bound, so when the first
+ * window does not hold all of `load`, one ZMSCORE tells which released backends beyond it are
+ * members, and they join the table. `load` is written only at the end, so the windows stay in
+ * place. A backend's hash is read the first time it is touched (released or picked); its score
+ * then follows each slot locally (the same formula as rescore). At the end, per distinct backend
+ * touched: one write of h:<holder> by the net change (HINCRBY, HDEL when none is left, nothing when
+ * the net change is 0) and one ZADD XX, only for a member of `load` (a drained one stays out).
+ * Returns {ids picked, in order (empty when load is), {id, record version, ...} per distinct id picked}.
+ * Cost: ZRANGE (one per window read) + HGETALL, at most one write, ZADD per distinct backend
+ * touched (+ one ZMSCORE when released backends lie beyond the first window of a pool of more).
  */
 export const reserveMany: ScriptDefinition = {
   numberOfKeys: 2,
   lua: `${BACKEND}
 local holder, n = ARGV[2], tonumber(ARGV[3])
+local field = 'h:' .. holder
 local WINDOW = 32
 local ids, score = {}, {}
 local offset, covered, edge = 0, false, nil
@@ -218,13 +241,60 @@ local function readWindow()
   covered = #rows < 2 * WINDOW
   offset = offset + WINDOW
   for i = 1, #rows, 2 do
-    ids[#ids + 1] = rows[i]
-    score[rows[i]] = tonumber(rows[i + 1])
+    local id = rows[i]
+    -- A released backend found beyond the head (ZMSCORE) is in the table already, with its new score.
+    if not score[id] then
+      ids[#ids + 1] = id
+      score[id] = tonumber(rows[i + 1])
+    end
   end
   if #rows > 0 then edge = tonumber(rows[#rows]) end
 end
+-- Every backend touched: its tally (one HGETALL), the net change of the holder's slots on it, and
+-- whether its score changed (a slot released or picked).
+local order, tallies, delta, moved = {}, {}, {}, {}
+local function touch(id)
+  local b = tallies[id]
+  if not b then
+    b = tally(redis.call('HGETALL', bkey(id)))
+    tallies[id] = b
+    delta[id] = 0
+    order[#order + 1] = id
+  end
+  return b
+end
+
 readWindow()
-local picks, order, slots, tallies = {}, {}, {}, {}
+local releasing, count = slotsFrom(4 + n)
+local beyond, beyondScore = {}, {}
+for _, id in ipairs(releasing) do
+  local b = touch(id)
+  local held = b.held[holder] or 0
+  local k = math.min(count[id], held)
+  if k > 0 then
+    b.held[holder] = held - k
+    b.inflight = b.inflight - k
+    delta[id] = -k
+    moved[id] = true
+    local s = scoreOf(id, b)
+    if score[id] then score[id] = s or score[id]
+    elseif s and not covered then
+      beyond[#beyond + 1] = id
+      beyondScore[id] = s
+    end
+  end
+end
+if #beyond > 0 then
+  local found = redis.call('ZMSCORE', KEYS[1], unpack(beyond))
+  for i, id in ipairs(beyond) do
+    if found[i] then
+      ids[#ids + 1] = id
+      score[id] = beyondScore[id]
+    end
+  end
+end
+
+local picks = {}
 if #ids > 0 then
   for j = 1, n do
     local best, bestScore
@@ -240,26 +310,31 @@ if #ids > 0 then
     until not more
     local id = best[math.min(#best, math.floor(tonumber(ARGV[3 + j]) * #best) + 1)]
     picks[j] = id
-    local b = tallies[id]
-    if not b then
-      b = tally(redis.call('HGETALL', bkey(id)))
-      tallies[id] = b
-      order[#order + 1] = id
-      slots[id] = 0
-    end
-    slots[id] = slots[id] + 1
+    local b = touch(id)
+    b.held[holder] = (b.held[holder] or 0) + 1
     b.inflight = b.inflight + 1
+    delta[id] = delta[id] + 1
+    moved[id] = true
     score[id] = scoreOf(id, b) or score[id]
   end
 end
-local versions = {}
+
+local versions, picked = {}, {}
+for _, id in ipairs(picks) do
+  if not picked[id] then
+    picked[id] = true
+    versions[#versions + 1] = id
+    versions[#versions + 1] = tallies[id].v or 0
+  end
+end
 for _, id in ipairs(order) do
-  local b = tallies[id]
-  redis.call('HINCRBY', bkey(id), 'h:' .. holder, slots[id])
-  -- Without a weight its score stays (as rescore leaves it).
-  if b.w and b.w > 0 then redis.call('ZADD', KEYS[1], 'XX', string.format('%.17g', score[id]), id) end
-  versions[#versions + 1] = id
-  versions[#versions + 1] = b.v or 0
+  local b, d = tallies[id], delta[id]
+  if d > 0 or (d < 0 and b.held[holder] > 0) then redis.call('HINCRBY', bkey(id), field, d)
+  elseif d < 0 then redis.call('HDEL', bkey(id), field) end
+  -- Only a member of load (every backend in the table is one); without a weight its score stays (as rescore leaves it).
+  if moved[id] and score[id] and b.w and b.w > 0 then
+    redis.call('ZADD', KEYS[1], 'XX', string.format('%.17g', score[id]), id)
+  end
 end
 return {picks, versions}
 `,
@@ -270,23 +345,16 @@ return {picks, versions}
  * ARGV: backend key prefix, holder, ids... (one per slot to release; an id may repeat)
  * Counts slots off, each only if the holder still holds one (its slots may have been reaped, or
  * the backend removed): repeats are added up first, then per distinct backend one HGETALL, one
- * HINCRBY (or HDEL when nothing is left), one ZADD. Nothing goes negative. The gateway batches the
- * releases of one event-loop turn into one call. Returns the number of slots released.
+ * HINCRBY (or HDEL when nothing is left), one ZADD. Nothing goes negative. The gateway sends
+ * releases with its next pick (reserveMany) when one comes soon, and otherwise on their own with
+ * this script. Returns the number of slots released.
  */
 export const release: ScriptDefinition = {
   numberOfKeys: 2,
   lua: `${BACKEND}
 local holder = ARGV[2]
 local field = 'h:' .. holder
-local order, count = {}, {}
-for i = 3, #ARGV do
-  local id = ARGV[i]
-  if not count[id] then
-    order[#order + 1] = id
-    count[id] = 0
-  end
-  count[id] = count[id] + 1
-end
+local order, count = slotsFrom(3)
 local released = 0
 for _, id in ipairs(order) do
   local key = bkey(id)
