@@ -9,6 +9,7 @@
 //   npm run bench -- --only hostile        CPU per MiB of 1-byte vs 64 KiB request-body chunks (issue 10)
 //   npm run bench -- --only latency        added latency of one hop at low load (2 connections)
 //   npm run bench -- --only replicas       4 gateway replicas vs one / four nginx and HAProxy
+//   npm run bench -- --only throughput,latency --docs --label lean   report as docs/benchmarks/<date>-lean.md
 //   npm run bench -- --report-only .bench/results/<run>   rebuild a report from raw results
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -39,13 +40,14 @@ const HELP = `usage: npm run bench -- [options]
   --sessions <n>        concurrent WebSockets in the sessions scenario (default 10000, quick 1000)
   --faults <list>       faults scenario: only these faults (numbers 1-8 or names, e.g. 4 or sentinel-failover)
   --docs                write the report into docs/benchmarks/ even for --quick/--only runs
+  --label <word>        name the report <date>-<word>.md (another run of the same day keeps its own)
   --report-only <dir>   only rebuild the report from a results dir (.bench/results/<run>)
   --help`;
 
 /** @returns {Record<string, any>} */
 function parseArgs(argv) {
   /** @type {Record<string, any>} */
-  const o = { quick: false, build: true, docs: false, only: null, maxMinutes: null, sessions: null, reportOnly: null, faults: null };
+  const o = { quick: false, build: true, docs: false, only: null, maxMinutes: null, sessions: null, reportOnly: null, faults: null, label: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -56,7 +58,10 @@ function parseArgs(argv) {
     if (a === '--quick') o.quick = true;
     else if (a === '--no-build') o.build = false;
     else if (a === '--docs') o.docs = true;
-    else if (a === '--only') o.only = val();
+    else if (a === '--label') {
+      o.label = val();
+      if (!/^[a-z0-9-]+$/.test(o.label)) fail('--label: lowercase letters, digits and dashes');
+    } else if (a === '--only') o.only = val();
     else if (a.startsWith('--only=')) o.only = a.slice(7);
     else if (a === '--max-minutes') o.maxMinutes = Number(val());
     else if (a === '--sessions') o.sessions = Number(val());
@@ -165,6 +170,7 @@ async function main() {
   const run = {
     runId,
     date: started.toISOString().slice(0, 10),
+    label: opts.label,
     startedAt: started.toISOString(),
     quick: opts.quick,
     selected,
