@@ -472,7 +472,7 @@ interface Queue {
  * succeeded and rejects with its error when it failed (then the reserves it carried reject too).
  */
 class TurnBatcher {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues = new Map<string, Map<string, Queue>>();
   private scheduled = false;
 
   constructor(
@@ -506,19 +506,19 @@ class TurnBatcher {
 
   /** Sends every queued release now, on its own (reconcile, close); resolves when each call settled. */
   flushReleases(): Promise<void> {
-    return Promise.allSettled([...this.queues.values()].map((q) => this.sendQueuedReleases(q))).then(() => undefined);
+    return Promise.allSettled(this.allQueues().map((q) => this.sendQueuedReleases(q))).then(() => undefined);
   }
 
   /** Rejects the reserves still waiting for the end of the turn (the store is closing). */
   rejectReserves(err: unknown): void {
-    for (const queue of this.queues.values()) {
+    for (const queue of this.allQueues()) {
       for (const w of this.takeReserves(queue)) w.reject(err);
     }
   }
 
   private endTurn(): void {
     this.scheduled = false;
-    for (const queue of [...this.queues.values()]) {
+    for (const queue of this.allQueues()) {
       const waiters = this.takeReserves(queue);
       if (waiters.length === 0) continue;
       const { ids, released } = this.takeReleases(queue);
@@ -540,20 +540,18 @@ class TurnBatcher {
     return released.promise;
   }
 
+  /** A queue per pool and holder, kept once made (a gateway has a few): a request allocates no key and no queue. */
   private queueOf(pool: string, holder: string): Queue {
-    const key = `${pool}\u0000${holder}`;
-    let queue = this.queues.get(key);
-    if (!queue) {
-      queue = { pool, holder, reserves: [], releaseIds: [], released: undefined, linger: undefined };
-      this.queues.set(key, queue);
-    }
+    let byHolder = this.queues.get(pool);
+    if (!byHolder) this.queues.set(pool, (byHolder = new Map()));
+    let queue = byHolder.get(holder);
+    if (!queue) byHolder.set(holder, (queue = { pool, holder, reserves: [], releaseIds: [], released: undefined, linger: undefined }));
     return queue;
   }
 
   private takeReserves(queue: Queue): Waiter<Lease | undefined>[] {
     const waiters = queue.reserves;
-    queue.reserves = [];
-    this.dropIfEmpty(queue);
+    if (waiters.length > 0) queue.reserves = [];
     return waiters;
   }
 
@@ -563,13 +561,11 @@ class TurnBatcher {
     queue.releaseIds = [];
     queue.released = undefined;
     queue.linger = undefined;
-    this.dropIfEmpty(queue);
     return taken;
   }
 
-  private dropIfEmpty(queue: Queue): void {
-    const key = `${queue.pool}\u0000${queue.holder}`;
-    if (queue.reserves.length === 0 && queue.releaseIds.length === 0 && this.queues.get(key) === queue) this.queues.delete(key);
+  private allQueues(): Queue[] {
+    return [...this.queues.values()].flatMap((byHolder) => [...byHolder.values()]);
   }
 }
 
